@@ -1,0 +1,57 @@
+import { Backend, BackendName, RawKernels } from './backend';
+import { DType, HostArray, Tensor } from './tensor';
+
+/** The functions the Node addon exports (besides the ops, named as in sd_ops.h without "sd_"). */
+export interface AddonExports extends RawKernels {
+  build_info(): string;
+  get_num_threads(): number;
+  set_num_threads(n: number): void;
+  cuda_info(): CudaInfo;
+}
+
+export interface CudaInfo {
+  compiled: boolean;
+  devices: number;
+  name?: string;
+  error?: string;
+}
+
+/** The CPU backend: the addon's OpenMP + SIMD kernels over JS typed arrays (zero copy). */
+export class CpuBackend extends Backend {
+  readonly name: BackendName = 'cpu';
+  readonly buildInfo: string;
+  protected readonly k: RawKernels;
+
+  constructor(readonly addon: AddonExports) {
+    super();
+    this.k = addon;
+    this.buildInfo = addon.build_info();
+  }
+
+  alloc(dtype: DType, length: number): Tensor {
+    if (!Number.isInteger(length) || length < 0) throw new RangeError(`alloc: bad length ${length}`);
+    const arr = dtype === 'f32' ? new Float32Array(length) : new Int32Array(length);
+    return new Tensor(this, dtype, length, arr);
+  }
+  free(): void {
+    // JS typed arrays belong to the garbage collector.
+  }
+  sliceTensor(t: Tensor, offset: number, length: number): Tensor {
+    const arr = (t.handle as HostArray).subarray(offset, offset + length);
+    return new Tensor(this, t.dtype, length, arr, t.base ?? t);
+  }
+  view(t: Tensor): HostArray {
+    return t.handle as HostArray;
+  }
+  protected ref(t: Tensor | null): unknown {
+    if (t === null) return null;
+    if (t.backend !== this) throw new Error(`a tensor of the ${t.backend.name} backend was passed to the cpu backend`);
+    return t.handle;
+  }
+  get numThreads(): number {
+    return this.addon.get_num_threads();
+  }
+  set numThreads(n: number) {
+    this.addon.set_num_threads(n);
+  }
+}

@@ -1,0 +1,11 @@
+export { Backend } from './backend';
+export type { BackendName, RawKernels } from './backend';
+export { OpError, checkF32, checkI32, checkInt, checkReal } from './check';
+export { CpuBackend } from './cpu';
+export type { AddonExports, CudaInfo } from './cpu';
+export { availableBackends, backend, cpuFeatures, loadBackend, resetBackend } from './load';
+export type { BackendReport } from './load';
+export * as reference from './reference';
+export { Tensor } from './tensor';
+export type { DType, HostArray } from './tensor';
+export { WasmBackend, wasmPath } from './wasm';

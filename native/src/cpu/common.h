@@ -1,0 +1,43 @@
+// Shared helpers for the CPU kernels (compiled natively with OpenMP and to wasm32).
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "sd_ops.h"
+
+namespace sd {
+
+// Records the message for sd_last_error() and returns `code`, so validation reads
+//   if (M <= 0) return fail(SD_EINVAL, "matmul: M must be > 0, got %d", M);
+int fail(int code, const char* fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void clear_error();
+
+inline bool finite(float x) { return std::isfinite(x); }
+
+}  // namespace sd
+
+// OpenMP when built with it (the addon); a no-op pragma in the WASM build.
+#if defined(_OPENMP)
+#include <omp.h>
+#define SD_PRAGMA(x) _Pragma(#x)
+#define SD_PARALLEL_FOR SD_PRAGMA(omp parallel for schedule(static))
+#define SD_PARALLEL_FOR_DYN SD_PRAGMA(omp parallel for schedule(dynamic, 1))
+#else
+#define SD_PARALLEL_FOR
+#define SD_PARALLEL_FOR_DYN
+#endif
+
+// Argument checks shared by every op: each returns from the calling op on failure.
+#define SD_CHECK_POS(op, name, v) \
+  if ((v) <= 0) return sd::fail(SD_EINVAL, "%s: %s must be > 0, got %d", op, name, (int)(v))
+#define SD_CHECK_NONNEG(op, name, v) \
+  if ((v) < 0) return sd::fail(SD_EINVAL, "%s: %s must be >= 0, got %d", op, name, (int)(v))
+#define SD_CHECK_FINITE(op, name, v) \
+  if (!sd::finite(v))                \
+  return sd::fail(SD_EINVAL, "%s: %s must be finite, got %g", op, name, (double)(v))
+#define SD_CHECK_PTR(op, name, p) \
+  if (!(p)) return sd::fail(SD_EINVAL, "%s: %s is null", op, name)
