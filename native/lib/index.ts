@@ -1,5 +1,5 @@
-export { Backend } from './backend';
-export type { BackendName, RawKernels } from './backend';
+export { Backend, MASKS } from './backend';
+export type { AdamWParams, AttnShape, BackendName, DecodeParams, MaskKind, RawKernels } from './backend';
 export { OpError, checkF32, checkI32, checkInt, checkReal } from './check';
 export { CpuBackend } from './cpu';
 export type { AddonExports, CudaInfo } from './cpu';

@@ -68,6 +68,20 @@ export class WasmBackend extends Backend {
         return rc;
       };
     }
+    // sd_sumsq writes a double through a pointer; the Backend expects the value back.
+    const sumsq = this.x.sd_sumsq as ((x: number, n: number, out: number) => number) | undefined;
+    if (sumsq) {
+      k.sumsq = ((x: number, n: number) => {
+        const out = this.x.malloc(8);
+        try {
+          const rc = sumsq(x, n, out);
+          if (rc !== 0) throw new Error(this.cString(this.x.sd_last_error()));
+          return new Float64Array(this.x.memory.buffer, out, 1)[0];
+        } finally {
+          this.x.free(out);
+        }
+      }) as never;
+    }
     return k;
   }
 
