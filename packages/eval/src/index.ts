@@ -1,1 +1,53 @@
-export {};
+// @seed-diffusion/eval: execution-based evaluation of code models.
+export * from './types';
+export { parseBenchmark, readBenchmark } from './benchmark';
+export { passAtK, meanPassAtK } from './pass-at-k';
+export {
+  DEFAULT_LIMITS,
+  SANDBOX_UID_BASE,
+  sandboxUid,
+  probeSandbox,
+  processesOfUid,
+  runProgram,
+  type Program,
+  type Runtime,
+  type RunResult,
+  type RunStatus,
+  type SandboxCapabilities,
+  type SandboxLimits,
+} from './sandbox';
+export { JS_ASSERT_PRELUDE, completionProgram, programFor, transpileTypeScript } from './program';
+export {
+  TableGenerator,
+  referenceGenerator,
+  wrongCompletion,
+  wrongGenerator,
+  type GenerateOptions,
+  type Generation,
+  type Generator,
+} from './generator';
+export {
+  scoreSamples,
+  type SampleItem,
+  type SampleResult,
+  type ScoreOptions,
+  type ScoreReport,
+  type Throughput,
+} from './runner';
+export { runPassAtK } from './pass-at-k-runner';
+export { lexPython, type Token } from './python-lexer';
+export { BUG_KINDS, PLANT_RULES, applyBug, bugCandidates, type BugCandidate, type BugKind } from './bug-candidates';
+export {
+  EDIT_INSTRUCTION,
+  editPrompt,
+  editTasksToJsonl,
+  parseEditTasks,
+  plantBugs,
+  type EditTask,
+  type PlantOptions,
+  type PlantResult,
+} from './plant';
+export { referenceEditGenerator, runEditing, unchangedEditGenerator } from './editing';
+export { formatTable, writeFailures, writeFileAtomic, writeReport } from './report';
+export { Pool } from './pool';
+export { PlantRng, fnv1a } from './rng';
