@@ -1,0 +1,271 @@
+// Sampler benchmark: tokens/s and tokens per forward of autoregressive decoding (b = 1, one forward
+// per token), block decoding without a cache, and block decoding with the exact KV cache
+// (b = 4..64), at prompt lengths 64 and 1024 on held-out code; the relative forward time T(b)/T(1)
+// (Seed Diffusion fig. 2b); and the quality of the greedy continuations against the true ones.
+//
+//   tools/pnpm bench sampler [--model DIR] [--prompts FILE|DIR] [--shard FILE] [--gen 128] [--samples 2]
+//                            [--threshold 0.9] [--all-nocache] [--random-init PRESET] [--threads N]
+//
+// Held-out text: --shard (a validation token shard of the data build) or --prompts (.py files), else
+// HumanEval prompts + reference solutions from ../shared/bench-data (code no training set here holds),
+// else /usr/lib/python3.11 (which the data build may have trained on; the report says so).
+// Ends on one JSON line.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { gunzipSync } from 'node:zlib';
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { backend } = require(path.join(root, 'native/dist'));
+const { Model, PRESETS, readShard } = require(path.join(root, 'packages/model/dist'));
+const { decode } = require(path.join(root, 'packages/sampler/dist'));
+const { Tokenizer, SPECIAL_TOKENS } = require(path.join(root, 'packages/tokenizer/dist'));
+
+// ------------------------------------------------------------------ arguments
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(`--${name}`);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
+};
+const embedded = path.join(root, 'models/seed-diffusion-tiny');
+const modelDir = opt('model', embedded);
+const GEN = Number(opt('gen', 128));
+const SAMPLES = Number(opt('samples', 2));
+const TAU = Number(opt('threshold', 0.9));
+const BLOCKS = [4, 8, 16, 32, 64];
+const PROMPTS = [64, 1024];
+const randomInit = opt('random-init', null);
+if (opt('threads', null)) backend().numThreads = Number(opt('threads', null));
+
+/** A usage or data problem: one line naming it, exit status 2. */
+function fail(msg) {
+  console.error(`bench sampler: ${msg}`);
+  process.exit(2);
+}
+
+function finish(obj) {
+  console.log(JSON.stringify(obj));
+  process.exit(0);
+}
+
+// ------------------------------------------------------------------ model + tokenizer
+let model;
+let tokenizer = null;
+let modelName;
+if (existsSync(path.join(modelDir, 'config.json'))) {
+  model = Model.load(modelDir);
+  const tj = path.join(modelDir, 'tokenizer.json');
+  if (existsSync(tj)) tokenizer = Tokenizer.load(tj);
+  modelName = path.relative(root, modelDir) || modelDir;
+} else if (randomInit) {
+  // Speed only: a randomly initialised model of a preset, context widened so 1024-token prompts fit.
+  if (!PRESETS[randomInit]) fail(`--random-init: unknown preset ${randomInit}; known: ${Object.keys(PRESETS)}`);
+  tokenizer = Tokenizer.train(heldOutTexts().texts.slice(0, 200), { vocabSize: 2048 });
+  model = Model.init(
+    {
+      ...PRESETS[randomInit],
+      vocabSize: tokenizer.vocabSize,
+      maskTokenId: tokenizer.tokenToId(SPECIAL_TOKENS.mask),
+      eosTokenId: tokenizer.tokenToId(SPECIAL_TOKENS.eos),
+      maxSeqLen: 1024 + GEN + 64,
+    },
+    0,
+  );
+  modelName = `random-init ${randomInit} (speed only; quality meaningless)`;
+} else {
+  const msg =
+    `no model at ${modelDir}: the embedded model models/seed-diffusion-tiny is not trained yet. ` +
+    'Pass --model DIR (a folder with config.json, model.safetensors, tokenizer.json), or --random-init small for speed figures.';
+  console.log(msg);
+  finish({ bench: 'sampler', pending: msg });
+}
+const cfg = model.config;
+
+// ------------------------------------------------------------------ held-out token stream
+function heldOutTexts() {
+  const prompts = opt('prompts', null);
+  if (prompts) {
+    const files = statSync(prompts).isDirectory()
+      ? readdirSync(prompts, { recursive: true })
+          .filter((f) => String(f).endsWith('.py'))
+          .sort()
+          .map((f) => path.join(prompts, String(f)))
+      : [prompts];
+    return { source: prompts, texts: files.map((f) => readFileSync(f, 'utf8')) };
+  }
+  const he = path.join(root, '../shared/bench-data/HumanEval.jsonl.gz');
+  if (existsSync(he)) {
+    const rows = gunzipSync(readFileSync(he))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    return {
+      source: 'HumanEval prompts + reference solutions',
+      texts: rows.map((r) => r.prompt + r.canonical_solution),
+    };
+  }
+  const dir = '/usr/lib/python3.11';
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.py'))
+    .sort()
+    .slice(0, 60);
+  return {
+    source: `${dir} (first 60 modules; may overlap the training split)`,
+    texts: files.map((f) => readFileSync(path.join(dir, f), 'utf8')),
+  };
+}
+
+let stream;
+let source;
+const shard = opt('shard', null);
+if (shard) {
+  stream = readShard(shard, cfg.vocabSize).tokens;
+  source = `token shard ${shard}`;
+} else {
+  if (!tokenizer) fail(`${modelDir} has no tokenizer.json; pass --shard with a validation token shard`);
+  const h = heldOutTexts();
+  source = h.source;
+  const ids = [];
+  for (const t of h.texts) ids.push(...tokenizer.encode(t), cfg.eosTokenId);
+  stream = Int32Array.from(ids);
+}
+for (let i = 0; i < stream.length; i++) if (stream[i] === cfg.maskTokenId) stream[i] = cfg.eosTokenId;
+
+if (cfg.maxSeqLen < GEN + 16) {
+  fail(`--gen ${GEN} leaves no room for a prompt in the model's context of ${cfg.maxSeqLen}; pass a smaller --gen`);
+}
+// Prompts longer than the context allows are shortened (the JSON line reports the lengths used).
+const promptLens = [...new Set(PROMPTS.map((p) => Math.min(p, cfg.maxSeqLen - GEN - 1)))];
+function windows(P) {
+  const out = [];
+  const span = P + GEN;
+  const n = Math.floor(stream.length / span);
+  if (n < 1) fail(`held-out stream of ${stream.length} tokens is shorter than one prompt + continuation (${span})`);
+  for (let s = 0; s < SAMPLES; s++) {
+    const o = Math.floor(((s + 0.5) * n) / SAMPLES) * span;
+    out.push({ prompt: stream.subarray(o, o + P), truth: stream.subarray(o + P, o + span) });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ decoding runs
+function measure(P, label, opts) {
+  let tokens = 0;
+  let forwards = 0;
+  let wall = 0;
+  let match = 0;
+  for (const w of windows(P)) {
+    const r = decode(model, w.prompt, { maxNewTokens: GEN, stopAtEos: false, threshold: TAU, ...opts });
+    tokens += r.tokens.length;
+    forwards += r.stats.forwards;
+    wall += r.stats.wallSeconds;
+    for (let i = 0; i < r.tokens.length; i++) if (r.tokens[i] === w.truth[i]) match++;
+  }
+  const row = {
+    prompt: P,
+    label,
+    tokens_per_s: tokens / wall,
+    tokens_per_forward: tokens / forwards,
+    quality: match / tokens,
+    wall_s: wall,
+  };
+  console.log(
+    `P=${String(P).padStart(4)}  ${label.padEnd(18)} ${row.tokens_per_s.toFixed(1).padStart(8)} tok/s  ` +
+      `${row.tokens_per_forward.toFixed(2).padStart(5)} tok/fwd  match ${(100 * row.quality).toFixed(1).padStart(5)}%  ` +
+      `(${wall.toFixed(2)} s)`,
+  );
+  return row;
+}
+
+/** T(b)/T(1): one forward of b masked rows against a cache of P prompt rows (fig. 2b). */
+function relativeForwardTime(P) {
+  const b = backend();
+  const cache = model.newCache(P + 128);
+  model.prefill(cache, Int32Array.from(stream.subarray(0, P)), 1);
+  const out = {};
+  let t1 = 0;
+  for (const n of [1, 2, 4, 8, 16, 32, 64, 128]) {
+    if (P + n > cfg.maxSeqLen) break;
+    const ids = new Int32Array(n).fill(cfg.maskTokenId);
+    b.free(model.forwardBlock(cache, ids)); // warm-up
+    let reps = 0;
+    const t0 = performance.now();
+    while (reps < 3 || performance.now() - t0 < 300) {
+      b.free(model.forwardBlock(cache, ids));
+      reps++;
+    }
+    const ms = (performance.now() - t0) / reps;
+    if (n === 1) t1 = ms;
+    out[n] = Number((ms / t1).toFixed(3));
+    console.log(
+      `P=${String(P).padStart(4)}  T(${n})/T(1) = ${(ms / t1).toFixed(2)}  (${ms.toFixed(2)} ms per forward)`,
+    );
+  }
+  return out;
+}
+
+const b0 = backend();
+console.log(
+  `model ${modelName}: d ${cfg.hiddenSize}, ${cfg.numLayers} layers, vocab ${cfg.vocabSize}, context ${cfg.maxSeqLen}; ` +
+    `backend ${b0.name} (${b0.buildInfo}), ${b0.numThreads} threads; ${os.cpus()[0]?.model}`,
+);
+console.log(
+  `held-out text: ${source} (${stream.length} tokens); ${SAMPLES} prompts per length, ${GEN} new tokens, tau ${TAU}`,
+);
+decode(model, stream.subarray(0, 16), { maxNewTokens: 16, blockSize: 8 }); // warm-up
+
+const rows = [];
+const rel = {};
+for (const P of promptLens) {
+  rows.push(measure(P, 'ar', { mode: 'ar' }));
+  for (const b of BLOCKS) {
+    rows.push(measure(P, `cache b=${b}`, { blockSize: b }));
+    if (b === 32 || flag('all-nocache')) rows.push(measure(P, `nocache b=${b}`, { blockSize: b, mode: 'nocache' }));
+  }
+  rows.push(measure(P, 'cache b=32 fused', { blockSize: 32, fuseCommit: true }));
+  rel[P] = relativeForwardTime(P);
+}
+
+const get = (P, label) => rows.find((r) => r.prompt === P && r.label === label);
+const Plong = promptLens[promptLens.length - 1];
+const ar = get(Plong, 'ar');
+const blk = get(Plong, 'cache b=32');
+const noc = get(Plong, 'nocache b=32');
+const best = rows
+  .filter((r) => r.prompt === Plong && r.label.startsWith('cache'))
+  .sort((a, b) => b.tokens_per_s - a.tokens_per_s)[0];
+const r3 = (x) => Number(x.toFixed(3));
+finish({
+  bench: 'sampler',
+  model: modelName,
+  backend: `${b0.name} ${b0.numThreads} threads`,
+  held_out: source,
+  prompt_lengths: promptLens,
+  gen_tokens: GEN,
+  threshold: TAU,
+  quality_measure: 'fraction of generated positions equal to the true continuation (greedy, no EOS stop)',
+  cache_vs_nocache_prompt1024: r3(blk.tokens_per_s / noc.tokens_per_s),
+  block_vs_ar_tokens_per_s: r3(blk.tokens_per_s / ar.tokens_per_s),
+  tokens_per_forward: r3(blk.tokens_per_forward),
+  quality_block: r3(blk.quality),
+  quality_ar: r3(ar.quality),
+  best_block: {
+    label: best.label,
+    tokens_per_s: r3(best.tokens_per_s),
+    vs_ar: r3(best.tokens_per_s / ar.tokens_per_s),
+  },
+  relative_forward_time: rel,
+  runs: rows.map((r) => ({
+    ...r,
+    tokens_per_s: r3(r.tokens_per_s),
+    tokens_per_forward: r3(r.tokens_per_forward),
+    quality: r3(r.quality),
+    wall_s: r3(r.wall_s),
+  })),
+});

@@ -1,0 +1,44 @@
+// The part of @seed-diffusion/model's decoding API the sampler uses, written structurally so any
+// model with the same calls (the project's Model, a checkpoint loader for LLaDA/Dream/SDAR) plugs in.
+import type { Tensor } from '@seed-diffusion/native';
+
+export interface DecodingCache {
+  readonly maxLen: number;
+  /** Rows of committed (clean) K/V. */
+  length: number;
+  reset(): void;
+  truncate(len: number): void;
+}
+
+export type FullTopology = { mask: 'bidir' } | { mask: 'block_causal'; block: number; origin?: number };
+
+export interface DecodingModelConfig {
+  vocabSize: number;
+  maskTokenId: number;
+  eosTokenId: number;
+  padTokenId: number;
+  maxSeqLen: number;
+  trainedBlockSizes?: number[];
+}
+
+export interface DecodingModel {
+  readonly config: DecodingModelConfig;
+  newCache(maxLen?: number): DecodingCache;
+  /** Appends complete prompt blocks of `block` tokens as the clean stream (blocks aligned at position 0). */
+  prefill(cache: DecodingCache, ids: Int32Array, block: number): void;
+  /**
+   * Logits [ids.length, V] of a block at positions [cache.length, ...) that attends to the cache and to
+   * itself; commit: true appends the block's K/V (advances cache.length). With `block`, the rows attend
+   * block-causally (blocks of `block` aligned at position 0) and `commit: k` keeps only the first k rows:
+   * that fuses a final block's clean K/V with the next block's first step (mode 'ar', fuseCommit).
+   * `rows` limits the logits to those rows ([rows.length, V], in that order): the sampler asks only for
+   * the positions a step can change, since the LM head dominates a small model's forward.
+   */
+  forwardBlock(
+    cache: DecodingCache,
+    ids: Int32Array,
+    opts?: { commit?: boolean | number; block?: number; rows?: Int32Array },
+  ): Tensor;
+  /** No-cache forward: logits [ids.length, V], or [rows.length, V] for the listed rows. */
+  forwardFull(ids: Int32Array, topology: FullTopology, opts?: { rows?: Int32Array }): Tensor;
+}
