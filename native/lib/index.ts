@@ -3,6 +3,8 @@ export type { AdamWParams, AttnShape, BackendName, DecodeParams, MaskKind, RawKe
 export { OpError, checkF32, checkI32, checkInt, checkReal } from './check';
 export { CpuBackend } from './cpu';
 export type { AddonExports, CudaInfo } from './cpu';
+export { CUDA_BF16, CUDA_F32, CudaBackend, cudaExports } from './cuda';
+export type { CudaExports } from './cuda';
 export { availableBackends, backend, cpuFeatures, loadBackend, resetBackend } from './load';
 export type { BackendReport } from './load';
 export * as reference from './reference';

@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import type { Backend, BackendName } from './backend';
 import { AddonExports, CpuBackend, CudaInfo } from './cpu';
+import { CudaBackend, cudaExports } from './cuda';
 import { WasmBackend, wasmPath } from './wasm';
 
 /** What the loader found and why it chose the backend it did. */
@@ -119,10 +120,32 @@ export function loadBackend(request: string = process.env.SD_BACKEND ?? 'auto'):
         ? 'the addon was built without CUDA'
         : cuda.devices === 0
           ? `no CUDA device answers (${cuda.error ?? 'no device'})`
-          : 'the CUDA op backend is not implemented in this version';
+          : !cudaExports(a.addon)
+            ? 'the addon has no CUDA ops (exports.cuda)'
+            : cudaInitError
+              ? `the CUDA device did not initialise (${cudaInitError})`
+              : 'the CUDA kernels have not yet been verified on a GPU, so auto does not pick them (SD_BACKEND=cuda does)';
+  // CUDA is used when asked for (SD_BACKEND=cuda), compiled in, a device answers and it
+  // initialises. auto does not pick it until the kernels' parity has been checked on a GPU
+  // (bench/cuda/device-check.ts): a wrong fast path is worse than a slower right one.
+  let cudaInitError = '';
+  const tryCuda = (): CudaBackend | undefined => {
+    if (!a.addon || !cuda.compiled || cuda.devices === 0 || !cudaExports(a.addon)) return undefined;
+    try {
+      return new CudaBackend(a.addon);
+    } catch (e) {
+      cudaInitError = (e as Error).message;
+      return undefined;
+    }
+  };
+  const cudaBackend = req === 'cuda' ? tryCuda() : undefined;
 
   let backend: Backend;
-  if (req === 'cuda') {
+  if (cudaBackend) {
+    backend = cudaBackend;
+    report.chosen = 'cuda';
+    report.reason = req === 'cuda' ? 'requested by SD_BACKEND=cuda' : `auto: CUDA (${cudaBackend.buildInfo})`;
+  } else if (req === 'cuda') {
     throw new Error(`SD_BACKEND=cuda cannot be used: ${cudaWhy()}`);
   } else if (req === 'cpu') {
     if (!a.addon) throw new Error(`SD_BACKEND=cpu cannot be used: the native addon did not load (${a.error})`);

@@ -68,6 +68,11 @@ export class WasmBackend extends Backend {
         return rc;
       };
     }
+    // sd_attention_fwd/bwd take a struct pointer; the Backend passes the flat arguments
+    // of their _v forms (as the addon's attention_fwd/attention_bwd do).
+    for (const op of ['attention_fwd', 'attention_bwd']) if (k[`${op}_v`]) k[op] = k[`${op}_v`];
+    delete k.attention_fwd_v;
+    delete k.attention_bwd_v;
     // sd_sumsq writes a double through a pointer; the Backend expects the value back.
     const sumsq = this.x.sd_sumsq as ((x: number, n: number, out: number) => number) | undefined;
     if (sumsq) {

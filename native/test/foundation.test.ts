@@ -16,6 +16,13 @@ describe.each(backends())('%s backend', (_name, b) => {
     [17, 9, 33],
     [33, 65, 31],
     [64, 48, 257],
+    // Across the packed kernel's blocks (KC = 512 deep, MC = 144 rows, NC = 3072 columns) and
+    // its micro-tiles (6×16 AVX2, 4×8 WASM): several K slices, row blocks, column blocks.
+    [7, 19, 600],
+    [150, 20, 270],
+    [1, 40, 520],
+    [300, 1, 77],
+    [3, 3100, 2],
   ];
   for (const [M, N, K] of shapes) {
     for (const [ta, tb] of [
@@ -44,6 +51,57 @@ describe.each(backends())('%s backend', (_name, b) => {
       });
     }
   }
+
+  test('beta = 0 overwrites C even where it holds NaN or Inf', () => {
+    const [M, N, K] = [13, 21, 300];
+    const A = randn(M * K, 91);
+    const B = randn(N * K, 92);
+    const C0 = new Float32Array(M * N).map((_, i) => (i % 3 === 0 ? NaN : i % 3 === 1 ? Infinity : -1e30));
+    const tC = b.from(C0);
+    b.matmul(b.from(A), b.from(B), tC, M, N, K, false, true, 0.75, 0);
+    const want = reference.matmul(A, B, new Float32Array(M * N), M, N, K, false, true, 0.75, 0);
+    expect(maxRelErr(tC.toArray(), want)).toBeLessThan(MATMUL_TOL);
+  });
+
+  test('a row of C is bit-identical whatever the number of rows in the call (cached vs uncached decode)', () => {
+    // Linear forward x·Wᵀ with K over two slices: rows 0..40 at once, then sub-ranges alone.
+    const [M, N, K] = [41, 70, 520];
+    const X = randn(M * K, 93);
+    const W = randn(N * K, 94);
+    const full = b.f32(M * N);
+    const tW = b.from(W);
+    b.matmul(b.from(X), tW, full, M, N, K, false, true);
+    const all = full.toArray();
+    for (const [r0, rows] of [
+      [0, 1],
+      [5, 7],
+      [13, 28],
+      [40, 1],
+    ]) {
+      const part = b.f32(rows * N);
+      b.matmul(b.from(X.subarray(r0 * K, (r0 + rows) * K)), tW, part, rows, N, K, false, true);
+      expect(Array.from(part.toArray())).toEqual(Array.from(all.subarray(r0 * N, (r0 + rows) * N)));
+    }
+  });
+
+  test.each([
+    [50, 70, 530], // threads split the columns
+    [70, 50, 530], // threads split the rows
+  ])('results do not depend on the thread count (M=%i N=%i K=%i)', (M, N, K) => {
+    const A = b.from(randn(K * M, 95));
+    const B = b.from(randn(K * N, 96));
+    const C0 = randn(M * N, 97);
+    const saved = b.numThreads;
+    const outs = [1, 2, 3].map((n) => {
+      b.numThreads = n;
+      const C = b.from(C0);
+      b.matmul(A, B, C, M, N, K, true, false, 1, 1);
+      return Array.from(C.toArray());
+    });
+    b.numThreads = saved;
+    expect(outs[1]).toEqual(outs[0]);
+    expect(outs[2]).toEqual(outs[0]);
+  });
 
   test.each([
     [1, 1],

@@ -35,3 +35,60 @@ export function backends(): [string, Backend][] {
   if (list.length === 0) throw new Error('no backend built: run `pnpm --filter @seed-diffusion/native build`');
   return list.map((b) => [b.name, b]);
 }
+
+/** `n` random ints in [lo, hi). */
+export function randInt(n: number, seed: number, lo: number, hi: number): Int32Array {
+  const r = rng(seed);
+  return Int32Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo)));
+}
+
+/** max |a - b| elementwise. */
+export function maxAbsErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/**
+ * Checks an analytic gradient against central finite differences of the scalar `f` in
+ * float64, at up to `count` coordinates of x (all of them for small x). Returns the
+ * largest |fd - grad| / max(1, |grad|).
+ */
+export function fdError(
+  f: (x: Float64Array) => number,
+  x: ArrayLike<number>,
+  grad: ArrayLike<number>,
+  count = 40,
+  seed = 7,
+  h = 1e-5,
+): number {
+  const xs = Float64Array.from(x);
+  const r = rng(seed);
+  const idx = xs.length <= count ? [...xs.keys()] : Array.from({ length: count }, () => Math.floor(r() * xs.length));
+  let worst = 0;
+  for (const i of idx) {
+    const x0 = xs[i];
+    xs[i] = x0 + h;
+    const fp = f(xs);
+    xs[i] = x0 - h;
+    const fm = f(xs);
+    xs[i] = x0;
+    const fd = (fp - fm) / (2 * h);
+    worst = Math.max(worst, Math.abs(fd - grad[i]) / Math.max(1, Math.abs(grad[i])));
+  }
+  return worst;
+}
+
+/** Σ a ∘ b. */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/** The raw C kernels of a backend and its pointer mapping, to test the C layer's own validation. */
+export function raw(b: Backend): { k: Record<string, (...a: unknown[]) => unknown>; ref: (t: unknown) => unknown } {
+  const x = b as unknown as { k: Record<string, (...a: unknown[]) => unknown>; ref: (t: unknown) => unknown };
+  return { k: x.k, ref: (t) => x.ref.call(b, t) };
+}
