@@ -10,7 +10,7 @@ for (const d of ['native', ...readdirSync(path.join(root, 'packages')).map((p) =
   const f = path.join(root, d, '.jest-results.json');
   if (existsSync(f)) rmSync(f);
 }
-const turbo = spawnSync('turbo', ['run', 'test', '--continue', ...process.argv.slice(2)], {
+const turbo = spawnSync('turbo', ['run', 'test', '--continue', '--concurrency=2', ...process.argv.slice(2)], {
   cwd: root,
   stdio: 'inherit',
   env: { TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1', ...process.env },

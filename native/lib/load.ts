@@ -28,7 +28,20 @@ function addonCandidates(): string[] {
   ].filter((p): p is string => !!p);
 }
 
+/**
+ * libgomp reads its environment once, when the addon is loaded. Its default spin-wait
+ * (300k spins before sleeping) burns the cores that other processes need on a shared or
+ * oversubscribed machine (CI runs several test workers at once); a short spin keeps the
+ * wake-up cheap without that cost. A user's own OMP_WAIT_POLICY / GOMP_SPINCOUNT win.
+ */
+function tameOpenMp(): void {
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
+    process.env.GOMP_SPINCOUNT = '20000';
+  }
+}
+
 function loadAddon(): { addon?: AddonExports; path?: string; error: string } {
+  tameOpenMp();
   // SD_NO_ADDON=1 hides the addon: the suite then runs as a user without a compiler sees it.
   if (process.env.SD_NO_ADDON === '1') return { error: 'disabled by SD_NO_ADDON=1' };
   const errors: string[] = [];
