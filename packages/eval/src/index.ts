@@ -51,3 +51,13 @@ export { referenceEditGenerator, runEditing, unchangedEditGenerator } from './ed
 export { formatTable, writeFailures, writeFileAtomic, writeReport } from './report';
 export { Pool } from './pool';
 export { PlantRng, fnv1a } from './rng';
+export {
+  ModelGenerator,
+  completionStop,
+  defaultEditBlock,
+  editProgram,
+  type EditResult,
+  type EditSettings,
+  type ModelGeneratorOptions,
+} from './model-generator';
+export * from './measures';

@@ -1,17 +1,25 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { SingleBar } from 'cli-progress';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 
 import {
   BenchTask,
+  type HeldOut,
   LANGUAGES,
+  MEASURES,
+  type MeasureName,
+  ModelGenerator,
+  type SuiteReport,
   Language,
   ScoreReport,
   SandboxLimits,
   editTasksToJsonl,
+  formatSuiteTable,
   formatTable,
+  heldOutFromDataset,
+  heldOutFromFolder,
   parseEditTasks,
   plantBugs,
   probeSandbox,
@@ -20,11 +28,15 @@ import {
   referenceGenerator,
   runEditing,
   runPassAtK,
+  runSuite,
   unchangedEditGenerator,
   writeFailures,
   writeFileAtomic,
   writeReport,
 } from '@seed-diffusion/eval';
+import type { SamplerOptions } from '@seed-diffusion/sampler';
+
+import { loadModelDir } from './generate';
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -122,25 +134,246 @@ function finish(report: ScoreReport, out: string, extra: Record<string, unknown>
   );
 }
 
-interface EvalFlags extends SandboxFlags {
-  references?: string;
+/** Flags of the model-backed evaluations (declared on `eval`, read by `eval edit` too). */
+interface ModelFlags {
   model?: string;
+  threads?: string;
+  block?: string;
+  policy?: SamplerOptions['policy'];
+  threshold?: string;
+  temperature?: string;
+  maxNewTokens?: string;
+  editThreshold?: string;
+  editIterations?: string;
+  editBlock?: string;
+}
+
+interface EvalFlags extends SandboxFlags, ModelFlags {
+  references?: string;
   bench?: string;
+  samples?: string;
   limit?: string;
   language?: string;
   out?: string;
+  sampleSeed?: string;
+  // the small-scale suite
+  seeds?: string;
+  heldout?: string;
+  data?: string;
+  validFraction?: string;
+  measures?: string;
+  elboWindows?: string;
+  elboLen?: string;
+  lines?: string;
+  spans?: string;
+  spanLen?: string;
+  repairBlocks?: string;
+  edits?: string;
+  context?: string;
+}
+
+function unitNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new Error(`${flag} must be a number in [0, 1], got ${value}`);
+  return n;
+}
+
+function nonNegativeInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be an integer >= 0, got ${value}`);
+  return n;
+}
+
+/** Sampler options from the flags (only those given: the sampler's defaults fill the rest). */
+function samplerFlags(o: ModelFlags): Partial<SamplerOptions> {
+  const s: Partial<SamplerOptions> = {};
+  const block = positiveInt(o.block, '--block');
+  if (block !== undefined) s.blockSize = block;
+  if (o.policy !== undefined) s.policy = o.policy;
+  const threshold = unitNumber(o.threshold, '--threshold');
+  if (threshold !== undefined) s.threshold = threshold;
+  if (o.temperature !== undefined) {
+    const t = Number(o.temperature);
+    if (!(t >= 0) || !Number.isFinite(t)) throw new Error(`--temperature must be a number >= 0, got ${o.temperature}`);
+    s.temperature = t;
+  }
+  const max = positiveInt(o.maxNewTokens, '--max-new-tokens');
+  if (max !== undefined) s.maxNewTokens = max;
+  return s;
+}
+
+/** The model and its tokenizer, with --threads applied to the backend. */
+function loadModel(o: ModelFlags): ReturnType<typeof loadModelDir> {
+  const loaded = loadModelDir(o.model as string);
+  const threads = positiveInt(o.threads, '--threads');
+  if (threads !== undefined) loaded.model.backend.numThreads = threads;
+  return loaded;
+}
+
+function modelGenerator(o: ModelFlags): ModelGenerator {
+  const { model, tokenizer } = loadModel(o);
+  return new ModelGenerator(model, tokenizer, {
+    name: path.basename(path.resolve(o.model as string)),
+    sampler: samplerFlags(o),
+    edit: {
+      threshold: unitNumber(o.editThreshold, '--edit-threshold'),
+      iterations: positiveInt(o.editIterations, '--edit-iterations'),
+      blockSize: positiveInt(o.editBlock, '--edit-block'),
+    },
+  });
+}
+
+/** `eval --model DIR --bench FILE`: execution-based pass@k of the model's completions. */
+async function modelPassAtK(o: EvalFlags): Promise<void> {
+  const bench = o.bench as string;
+  const samples = positiveInt(o.samples, '--samples') ?? 1;
+  const seed = nonNegativeInt(o.sampleSeed, '--sample-seed') ?? 0;
+  const { limits, concurrency } = sandboxOptions(o);
+  const generator = modelGenerator(o);
+  const tasks = readBenchmark(bench, { language: languageOption(o.language) }).slice(
+    0,
+    positiveInt(o.limit, '--limit'),
+  );
+  const bar = progressBar('eval');
+  let report: ScoreReport;
+  try {
+    report = await runPassAtK(tasks, {
+      generator,
+      benchmark: bench,
+      samples,
+      ks: [1, 10],
+      seed,
+      limits,
+      concurrency,
+      onProgress: (d, t, p) => bar.update(d, t, p),
+    });
+  } finally {
+    bar.stop();
+  }
+  finish(report, o.out ?? defaultOut(bench, `model-${generator.name}`), { model: path.resolve(o.model as string) });
+}
+
+/** The default held-out source: the Python standard library, split as `data build --src` splits it. */
+export const DEFAULT_HELDOUT = '/usr/lib/python3.11';
+/** The suite's sampler block size when --block is not given. */
+const SUITE_BLOCK = 8;
+
+function measureList(value: string | undefined): MeasureName[] | undefined {
+  if (value === undefined) return undefined;
+  const list = value.split(',').map((m) => m.trim());
+  for (const m of list)
+    if (!(MEASURES as readonly string[]).includes(m))
+      throw new Error(`--measures: unknown measure "${m}"; known: ${MEASURES.join(', ')}`);
+  return list as MeasureName[];
+}
+
+function seedList(value: string | undefined): number[] {
+  if (value === undefined) return [0, 1, 2];
+  const n = Number(value);
+  if (Number.isInteger(n) && n >= 1 && !value.includes(',')) return Array.from({ length: n }, (_, i) => i);
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (list.some((v) => !Number.isSafeInteger(v)))
+    throw new Error(`--seeds must be a count (3) or a list of integers (0,1,2), got ${value}`);
+  return list;
+}
+
+/** `eval --model DIR` without a benchmark: the small-scale measures on the held-out split. */
+async function modelSuite(o: EvalFlags): Promise<void> {
+  const dir = o.model as string;
+  const { model, tokenizer } = loadModel(o);
+  const seeds = seedList(o.seeds);
+  const measures = measureList(o.measures);
+  let heldOut: HeldOut;
+  if (o.data !== undefined) {
+    if (o.heldout !== undefined) throw new Error('eval: give --heldout DIR or --data DIR, not both');
+    heldOut = heldOutFromDataset(o.data, tokenizer);
+  } else {
+    const src = o.heldout ?? DEFAULT_HELDOUT;
+    if (!existsSync(src))
+      throw new Error(`--heldout ${src} does not exist: pass a folder of Python files (or --data DIR)`);
+    const frac = positiveNumber(o.validFraction, '--valid-fraction');
+    heldOut = heldOutFromFolder(src, tokenizer, model.config.eosTokenId, { validFraction: frac });
+  }
+  const context = positiveInt(o.context, '--context');
+  const maxLen = Math.min(heldOut.stream.length, model.config.maxSeqLen);
+  const elboLen = positiveInt(o.elboLen, '--elbo-len') ?? Math.min(128, maxLen);
+  const bar = new SingleBar({
+    format: 'suite {measure} [{bar}] {value}/{total} | {duration_formatted} elapsed | eta {eta_formatted}',
+    hideCursor: true,
+    stream: process.stderr,
+    noTTYOutput: false,
+    etaBuffer: 20,
+  });
+  let started = false;
+  let report: SuiteReport;
+  try {
+    report = runSuite(model, tokenizer, heldOut, {
+      seeds,
+      measures,
+      // blocks of 8 unless --block says otherwise: a line is ~10 tokens, and a stop is seen only at a block's end
+      sampler: { blockSize: SUITE_BLOCK, ...samplerFlags(o) },
+      elbo: { windows: positiveInt(o.elboWindows, '--elbo-windows') ?? 16, seqLen: elboLen },
+      nextLine: { lines: positiveInt(o.lines, '--lines') ?? 32, contextTokens: context },
+      restore: {
+        spans: positiveInt(o.spans, '--spans') ?? 32,
+        spanLength: positiveInt(o.spanLen, '--span-len'),
+        contextTokens: context,
+      },
+      repair: {
+        blocks: positiveInt(o.repairBlocks, '--repair-blocks') ?? 32,
+        edits: nonNegativeInt(o.edits, '--edits'),
+        contextTokens: context,
+        threshold: unitNumber(o.editThreshold, '--edit-threshold'),
+        iterations: positiveInt(o.editIterations, '--edit-iterations'),
+        blockSize: positiveInt(o.editBlock, '--edit-block'),
+      },
+      onProgress: (done, total, measure) => {
+        if (!started) {
+          bar.start(total, 0, { measure });
+          started = true;
+        }
+        bar.update(done, { measure });
+      },
+    });
+  } finally {
+    if (started) bar.stop();
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const out = o.out ?? path.join('runs', 'eval', `suite-${path.basename(path.resolve(dir))}-${stamp}.json`);
+  mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  const full = { kind: 'suite', modelDir: path.resolve(dir), ...report };
+  writeFileAtomic(out, `${JSON.stringify(full, null, 2)}\n`);
+  console.log(formatSuiteTable(report));
+  const scores: Record<string, { mean: number; std: number }> = {};
+  for (const m of report.measures)
+    for (const [k, v] of Object.entries(m.scores))
+      scores[`${m.measure}.${k}`] = { mean: Number(v.mean.toFixed(5)), std: Number(v.std.toFixed(5)) };
+  console.log(
+    JSON.stringify({
+      kind: 'suite',
+      model: path.resolve(dir),
+      parameters: report.model.parameters,
+      heldout: report.heldOut,
+      seeds: report.seeds,
+      scores,
+      wall_s: Number(report.wallSeconds.toFixed(2)),
+      results: out,
+    }),
+  );
 }
 
 async function evalAction(o: EvalFlags): Promise<void> {
   if (o.model !== undefined) {
-    // The sampler is wired in by the generation work: it implements Generator from @seed-diffusion/eval
-    // and is passed to runPassAtK / runEditing exactly like the reference generator below.
-    throw new Error(
-      "eval --model: the diffusion sampler is not wired into eval yet; use --references FILE to score a benchmark's own solutions",
-    );
+    if (o.references !== undefined) throw new Error('eval: give --references FILE or --model DIR, not both');
+    return o.bench !== undefined ? modelPassAtK(o) : modelSuite(o);
   }
+  if (o.bench !== undefined) throw new Error('eval --bench: give --model DIR to generate the completions');
   if (!o.references)
-    throw new Error('eval: give --references FILE (a benchmark jsonl, plain or .gz) or a subcommand (plant, edit)');
+    throw new Error(
+      'eval: give --references FILE (a benchmark jsonl, plain or .gz), --model DIR [--bench FILE], or a subcommand (plant, edit)',
+    );
   const limit = positiveInt(o.limit, '--limit');
   const { limits, concurrency } = sandboxOptions(o);
   const all = readBenchmark(o.references, { language: languageOption(o.language) });
@@ -244,28 +477,36 @@ function editCommand(): Command {
       'score code-editing tasks (from `eval plant`): --answer fixes (must pass all) or unchanged (must pass none)',
     )
     .requiredOption('--tasks <file>', 'editing tasks jsonl written by `eval plant`')
-    .requiredOption(
+    .option(
       '--answer <who>',
-      "fixes: answer with each task's reference program; unchanged: with the broken program",
+      "without --model: fixes (each task's reference program) or unchanged (the broken program)",
     )
     .addHelpText(
       'after',
-      "\nAlso takes eval's --out, --limit, --timeout, --memory, --concurrency, --model (not wired yet).",
+      "\nAlso takes eval's --out, --limit, --timeout, --memory, --concurrency, and --model DIR with\n" +
+        '--edit-block, --edit-threshold, --edit-iterations: the model re-reads the broken program block by\n' +
+        'block and rewrites the tokens it is sure are wrong (self-correction; substitutions only).',
     )
     .action(async (_o: unknown, self: Command) => {
-      const o = self.optsWithGlobals() as SandboxFlags & {
-        tasks: string;
-        answer: string;
-        model?: string;
-        limit?: string;
-        out?: string;
-      };
-      if (o.model !== undefined) throw new Error('eval edit --model: the diffusion sampler is not wired into eval yet');
-      if (o.answer !== 'fixes' && o.answer !== 'unchanged')
-        throw new Error(`eval edit: --answer must be fixes or unchanged, got ${o.answer}`);
+      const o = self.optsWithGlobals() as SandboxFlags &
+        ModelFlags & {
+          tasks: string;
+          answer?: string;
+          limit?: string;
+          out?: string;
+        };
+      if (o.model !== undefined && o.answer !== undefined)
+        throw new Error('eval edit: give --model DIR or --answer, not both');
+      if (o.model === undefined && o.answer !== 'fixes' && o.answer !== 'unchanged')
+        throw new Error(`eval edit: --answer must be fixes or unchanged (or give --model DIR), got ${o.answer}`);
       const { limits, concurrency } = sandboxOptions(o);
       const tasks = parseEditTasks(readFileSync(o.tasks, 'utf8'), o.tasks).slice(0, positiveInt(o.limit, '--limit'));
-      const generator = o.answer === 'fixes' ? referenceEditGenerator(tasks) : unchangedEditGenerator(tasks);
+      const generator =
+        o.model !== undefined
+          ? modelGenerator(o)
+          : o.answer === 'fixes'
+            ? referenceEditGenerator(tasks)
+            : unchangedEditGenerator(tasks);
       const bar = progressBar('edit');
       let report: ScoreReport;
       try {
@@ -279,18 +520,60 @@ function editCommand(): Command {
       } finally {
         bar.stop();
       }
-      finish(report, o.out ?? defaultOut(o.tasks, `edit-${generator.name}`), {});
+      finish(
+        report,
+        o.out ?? defaultOut(o.tasks, `edit-${o.model !== undefined ? 'model-' : ''}${generator.name}`),
+        o.model !== undefined ? { model: path.resolve(o.model) } : {},
+      );
     });
 }
 
-/** `seed-diffusion eval`: execution-based scores of a benchmark (references now, a model later). */
+/** `seed-diffusion eval`: execution-based scores of a benchmark, and the small-scale measures of a model. */
 export function evalCommand(): Command {
   const cmd = new Command('eval')
     .description(
-      "execution-based evaluation: pass@k of a benchmark's reference solutions (--references), planted-bug editing (plant, edit)",
+      "evaluation: pass@k of a benchmark's reference solutions (--references) or a model's completions (--model --bench), " +
+        'the small-scale held-out suite (--model alone: ELBO, next-line, restore, repair), planted-bug editing (plant, edit)',
     )
     .option('--references <file>', "score the benchmark's own reference solutions (jsonl, plain or .gz)")
-    .option('--model <dir>', 'generate completions with a model (not wired yet)')
+    .option(
+      '--model <dir>',
+      'a model folder: with --bench, pass@k of its completions; alone, the small-scale held-out suite',
+    )
+    .option('--bench <file>', 'benchmark jsonl (HumanEval layout, plain or .gz) for --model')
+    .option('--samples <n>', 'completions per task with --model --bench (default 1; 10 gives pass@10)')
+    .option('--sample-seed <n>', 'with --bench: run seed the per-sample sampler seeds derive from (default 0)')
+    .option('--block <n>', 'sampler: tokens per block (default 32; suite 8)')
+    .option('--threads <n>', 'CPU threads of the backend (1 is fastest for small models on a busy machine)')
+    .addOption(
+      new Option('--policy <name>', 'sampler: commit policy (default threshold)').choices([
+        'threshold',
+        'fixed',
+        'factor',
+      ]),
+    )
+    .option('--threshold <t>', 'sampler: threshold policy confidence (default 0.9)')
+    .option('--temperature <t>', 'sampler: temperature (default 0, greedy; use > 0 with --samples > 1)')
+    .option('--max-new-tokens <n>', 'sampler: tokens per completion at most (default 256)')
+    .option(
+      '--edit-threshold <t>',
+      'self-correction: rewrite when the prediction differs with p > t (edit 0.9, repair 0.5)',
+    )
+    .option('--edit-iterations <n>', 'self-correction: forwards per block at most (default 4)')
+    .option('--edit-block <n>', 'self-correction: tokens per block (default: largest trained block <= 16)')
+    .option('--heldout <dir>', `suite: source folder split as \`data build\` does (default ${DEFAULT_HELDOUT})`)
+    .option('--data <dir>', 'suite: a dataset folder from `data build` (its validation shards)')
+    .option('--valid-fraction <f>', 'suite: held-out fraction of --heldout files (default 0.03, as data build)')
+    .option('--seeds <n|list>', 'suite: seeds per measure, a count or a list (default 3)')
+    .option('--measures <list>', `suite: comma-separated subset of ${MEASURES.join(',')}`)
+    .option('--elbo-windows <n>', 'suite: ELBO windows per seed (default 16)')
+    .option('--elbo-len <n>', 'suite: ELBO window length (default 128)')
+    .option('--lines <n>', 'suite: next-line completions per seed (default 32)')
+    .option('--spans <n>', 'suite: masked spans per seed (default 32)')
+    .option('--span-len <n>', 'suite: tokens per masked span (default 8)')
+    .option('--repair-blocks <n>', 'suite: corrupted blocks per seed (default 32)')
+    .option('--edits <k>', 'suite: random substitutions per repair block (default 2)')
+    .option('--context <n>', 'suite: left-context tokens (default 96)')
     .option('--limit <n>', 'only the first n tasks')
     .option('--timeout <s>', 'time limit per program, seconds (default 10; plant: 5)')
     .option('--memory <mb>', 'memory limit per program, MiB (default 1024)')
