@@ -1,7 +1,12 @@
 import { Command } from 'commander';
 
+import { dataCommand } from './commands/data';
+import { evalCommand } from './commands/eval';
+import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
 import { selfcheckCommand } from './commands/selfcheck';
+import { tokenizerCommand } from './commands/tokenizer';
+import { trainCommand } from './commands/train';
 
 /** The `seed-diffusion` program; each command lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -12,6 +17,11 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(infoCommand());
   program.addCommand(selfcheckCommand());
+  program.addCommand(tokenizerCommand());
+  program.addCommand(generateCommand());
+  program.addCommand(evalCommand());
+  program.addCommand(dataCommand());
+  program.addCommand(trainCommand());
   return program;
 }
 

@@ -1,0 +1,131 @@
+// Self-attention sub-layer: RMSNorm → q/k/v projections (+bias) → RoPE → masked attention
+// (grouped-query) → output projection, added to the residual. Forward and backward.
+import type { Backend, Tensor } from '@seed-diffusion/native';
+
+import type { GradScratch, LayerActs } from '../activations';
+import { rowsOf, zero } from '../activations';
+import type { ModelConfig } from '../config';
+import type { LayerViews } from '../params';
+import type { Topology } from '../topology';
+
+export function attentionForward(
+  b: Backend,
+  c: ModelConfig,
+  w: LayerViews,
+  a: LayerActs,
+  l: number,
+  n: number,
+  pos: Tensor,
+  topo: Topology,
+  keepLse: boolean,
+): void {
+  const d = c.hiddenSize;
+  const D = c.headDim;
+  const qd = c.numHeads * D;
+  const kvd = c.numKvHeads * D;
+  const x = rowsOf(a.x, n, d);
+  const ln1 = rowsOf(a.ln1, n, d);
+  const q = rowsOf(a.q, n, qd);
+  const att = rowsOf(a.att, n, qd);
+  b.rmsnormFwd(x, w.ln1, ln1, rowsOf(a.rstd1, n, 1), n, d, c.rmsNormEps);
+  const k = topo.kOut(l);
+  const v = topo.vOut(l);
+  b.matmul(ln1, w.wq, q, n, qd, d, false, true);
+  b.matmul(ln1, w.wk, k, n, kvd, d, false, true);
+  b.matmul(ln1, w.wv, v, n, kvd, d, false, true);
+  if (w.bq && w.bk && w.bv) {
+    b.addBias(q, w.bq, n, qd);
+    b.addBias(k, w.bk, n, kvd);
+    b.addBias(v, w.bv, n, kvd);
+  }
+  b.rope(q, pos, n, c.numHeads, D, D, c.ropeTheta, c.ropeInterleaved, false);
+  b.rope(k, pos, n, c.numKvHeads, D, D, c.ropeTheta, c.ropeInterleaved, false);
+  for (const s of topo.seqs) {
+    b.attentionFwd(
+      q.slice(s.q0 * qd, s.nq * qd),
+      topo.keys(l, s),
+      topo.values(l, s),
+      att.slice(s.q0 * qd, s.nq * qd),
+      keepLse ? a.lse.slice(s.q0 * c.numHeads, s.nq * c.numHeads) : null,
+      {
+        Tq: s.nq,
+        Tk: s.Tk,
+        Hq: c.numHeads,
+        Hkv: c.numKvHeads,
+        D,
+        mask: s.mask,
+        block: s.block,
+        origin: s.origin,
+        qOffset: s.qOffset,
+      },
+    );
+  }
+  const res2 = rowsOf(a.res2, n, d);
+  b.matmul(att, w.wo, res2, n, d, qd, false, true);
+  b.add(res2, x, res2, n * d);
+}
+
+/** On entry g.dx = ∂L/∂res2; on exit g.dx = ∂L/∂x (the layer input). Weight grads accumulate into gw. */
+export function attentionBackward(
+  b: Backend,
+  c: ModelConfig,
+  w: LayerViews,
+  gw: LayerViews,
+  a: LayerActs,
+  g: GradScratch,
+  n: number,
+  pos: Tensor,
+  topo: Topology,
+): void {
+  const d = c.hiddenSize;
+  const D = c.headDim;
+  const qd = c.numHeads * D;
+  const kvd = c.numKvHeads * D;
+  const { dx, datt, dq, dk, dv, dln } = g;
+  b.matmul(dx, w.wo, datt, n, qd, d, false, false);
+  b.matmul(dx, a.att, gw.wo, d, qd, n, true, false, 1, 1);
+  zero(dq);
+  zero(dk);
+  zero(dv);
+  for (const s of topo.seqs) {
+    const qs = (t: Tensor) => t.slice(s.q0 * qd, s.nq * qd);
+    const ks = (t: Tensor) => t.slice(s.k0 * kvd, s.Tk * kvd);
+    b.attentionBwd(
+      qs(a.q),
+      ks(a.k),
+      ks(a.v),
+      qs(a.att),
+      a.lse.slice(s.q0 * c.numHeads, s.nq * c.numHeads),
+      qs(datt),
+      qs(dq),
+      ks(dk),
+      ks(dv),
+      {
+        Tq: s.nq,
+        Tk: s.Tk,
+        Hq: c.numHeads,
+        Hkv: c.numKvHeads,
+        D,
+        mask: s.mask,
+        block: s.block,
+        origin: s.origin,
+        qOffset: s.qOffset,
+      },
+    );
+  }
+  // RoPE is a rotation: its backward is the inverse rotation of the gradient.
+  b.rope(dq, pos, n, c.numHeads, D, D, c.ropeTheta, c.ropeInterleaved, true);
+  b.rope(dk, pos, n, c.numKvHeads, D, D, c.ropeTheta, c.ropeInterleaved, true);
+  if (gw.bq && gw.bk && gw.bv) {
+    b.biasGrad(dq, gw.bq, n, qd);
+    b.biasGrad(dk, gw.bk, n, kvd);
+    b.biasGrad(dv, gw.bv, n, kvd);
+  }
+  b.matmul(dq, w.wq, dln, n, d, qd, false, false);
+  b.matmul(dk, w.wk, dln, n, d, kvd, false, false, 1, 1);
+  b.matmul(dv, w.wv, dln, n, d, kvd, false, false, 1, 1);
+  b.matmul(dq, a.ln1, gw.wq, qd, d, n, true, false, 1, 1);
+  b.matmul(dk, a.ln1, gw.wk, kvd, d, n, true, false, 1, 1);
+  b.matmul(dv, a.ln1, gw.wv, kvd, d, n, true, false, 1, 1);
+  b.rmsnormBwd(a.x, w.ln1, a.rstd1, dln, dx, gw.ln1, n, d);
+}

@@ -1,0 +1,51 @@
+// SwiGLU MLP sub-layer: RMSNorm → gate/up projections → silu(gate)·up → down projection,
+// added to the residual. Forward and backward.
+import type { Backend, Tensor } from '@seed-diffusion/native';
+
+import type { GradScratch, LayerActs } from '../activations';
+import { rowsOf, zero } from '../activations';
+import type { ModelConfig } from '../config';
+import type { LayerViews } from '../params';
+
+/** Reads a.res2, writes the layer output (the next residual) into xNext. */
+export function mlpForward(b: Backend, c: ModelConfig, w: LayerViews, a: LayerActs, n: number, xNext: Tensor): void {
+  const d = c.hiddenSize;
+  const I = c.intermediateSize;
+  const res2 = rowsOf(a.res2, n, d);
+  const ln2 = rowsOf(a.ln2, n, d);
+  const gate = rowsOf(a.gate, n, I);
+  const up = rowsOf(a.up, n, I);
+  const h = rowsOf(a.h, n, I);
+  const out = rowsOf(xNext, n, d);
+  b.rmsnormFwd(res2, w.ln2, ln2, rowsOf(a.rstd2, n, 1), n, d, c.rmsNormEps);
+  b.matmul(ln2, w.wg, gate, n, I, d, false, true);
+  b.matmul(ln2, w.wu, up, n, I, d, false, true);
+  b.swigluFwd(gate, up, h, n * I);
+  b.matmul(h, w.wd, out, n, d, I, false, true);
+  b.add(out, res2, out, n * d);
+}
+
+/** On entry g.dx = ∂L/∂(layer output); on exit g.dx = ∂L/∂res2. */
+export function mlpBackward(
+  b: Backend,
+  c: ModelConfig,
+  w: LayerViews,
+  gw: LayerViews,
+  a: LayerActs,
+  g: GradScratch,
+  n: number,
+): void {
+  const d = c.hiddenSize;
+  const I = c.intermediateSize;
+  const { dx, dh, dgate, dup, dln } = g;
+  b.matmul(dx, w.wd, dh, n, I, d, false, false);
+  b.matmul(dx, a.h, gw.wd, d, I, n, true, false, 1, 1);
+  zero(dgate);
+  zero(dup);
+  b.swigluBwd(a.gate, a.up, dh, dgate, dup, n * I);
+  b.matmul(dgate, w.wg, dln, n, d, I, false, false);
+  b.matmul(dup, w.wu, dln, n, d, I, false, false, 1, 1);
+  b.matmul(dgate, a.ln2, gw.wg, I, d, n, true, false, 1, 1);
+  b.matmul(dup, a.ln2, gw.wu, I, d, n, true, false, 1, 1);
+  b.rmsnormBwd(a.res2, w.ln2, a.rstd2, dln, dx, gw.ln2, n, d);
+}

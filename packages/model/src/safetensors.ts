@@ -1,0 +1,281 @@
+// Our own safetensors reader and writer (https://github.com/huggingface/safetensors format):
+// 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
+// then the raw little-endian tensor bytes. F32, F16 and BF16 are read and written (always
+// decoded to float32 in memory); sharded checkpoints use model.safetensors.index.json.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './dtype';
+import { writeFileAtomic } from './fsutil';
+
+export type StDtype = 'F32' | 'F16' | 'BF16';
+const BYTES: Record<StDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+
+export interface StEntry {
+  dtype: StDtype;
+  shape: number[];
+  /** Byte range relative to the start of the data section. */
+  begin: number;
+  end: number;
+}
+
+export interface NamedTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Encodes float32 values as `dtype` little-endian bytes. */
+export function encodeTensor(data: Float32Array, dtype: StDtype): Uint8Array {
+  if (dtype === 'F32') {
+    const out = new Uint8Array(data.length * 4);
+    if (LITTLE) {
+      out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      return out;
+    }
+    const dv = new DataView(out.buffer);
+    for (let i = 0; i < data.length; i++) dv.setFloat32(i * 4, data[i], true);
+    return out;
+  }
+  const out = new Uint8Array(data.length * 2);
+  const dv = new DataView(out.buffer);
+  const conv = dtype === 'F16' ? f32ToF16 : f32ToBf16;
+  for (let i = 0; i < data.length; i++) dv.setUint16(i * 2, conv(data[i]), true);
+  return out;
+}
+
+/** Decodes little-endian `dtype` bytes into dst (float32). */
+export function decodeTensor(bytes: Uint8Array, dtype: StDtype, dst: Float32Array): void {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === 'F32') {
+    if (LITTLE) {
+      new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(bytes.subarray(0, dst.byteLength));
+      return;
+    }
+    for (let i = 0; i < dst.length; i++) dst[i] = dv.getFloat32(i * 4, true);
+    return;
+  }
+  const conv = dtype === 'F16' ? f16ToF32 : bf16ToF32;
+  for (let i = 0; i < dst.length; i++) dst[i] = conv(dv.getUint16(i * 2, true));
+}
+
+/** Writes one .safetensors file atomically. */
+export function writeSafetensors(
+  file: string,
+  tensors: NamedTensor[],
+  opts: { dtype?: StDtype; metadata?: Record<string, string> } = {},
+): void {
+  const dtype = opts.dtype ?? 'F32';
+  const header: Record<string, unknown> = {};
+  if (opts.metadata) header.__metadata__ = opts.metadata;
+  const blobs: Uint8Array[] = [];
+  let off = 0;
+  for (const t of tensors) {
+    if (numel(t.shape) !== t.data.length) {
+      throw new Error(`safetensors: tensor ${t.name} has ${t.data.length} values but shape [${t.shape}]`);
+    }
+    const bytes = encodeTensor(t.data, dtype);
+    header[t.name] = { dtype, shape: t.shape, data_offsets: [off, off + bytes.length] };
+    blobs.push(bytes);
+    off += bytes.length;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8); // keep the data section 8-byte aligned
+  const head = Buffer.from(json, 'utf8');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(head.length));
+  writeFileAtomic(file, [len, head, ...blobs]);
+}
+
+/** An open .safetensors file: header parsed and validated; tensors read on demand. */
+export class SafetensorsFile {
+  readonly entries = new Map<string, StEntry>();
+  readonly metadata: Record<string, string> = {};
+  private readonly dataStart: number;
+
+  private constructor(
+    readonly file: string,
+    private readonly fd: number,
+  ) {
+    const size = fs.fstatSync(fd).size;
+    if (size < 8) throw new Error(`${file}: truncated safetensors file (${size} bytes, no header length)`);
+    const lenBuf = Buffer.alloc(8);
+    fs.readSync(fd, lenBuf, 0, 8, 0);
+    const hlen = Number(lenBuf.readBigUInt64LE());
+    if (hlen > size - 8 || hlen > 100_000_000) {
+      throw new Error(`${file}: header length ${hlen} exceeds the file size ${size} (truncated or not safetensors)`);
+    }
+    const hbuf = Buffer.alloc(hlen);
+    fs.readSync(fd, hbuf, 0, hlen, 8);
+    let header: Record<string, unknown>;
+    try {
+      header = JSON.parse(hbuf.toString('utf8'));
+    } catch (e) {
+      throw new Error(`${file}: header is not valid JSON (${(e as Error).message})`, { cause: e });
+    }
+    this.dataStart = 8 + hlen;
+    const dataLen = size - this.dataStart;
+    for (const [name, raw] of Object.entries(header)) {
+      if (name === '__metadata__') {
+        Object.assign(this.metadata, raw);
+        continue;
+      }
+      const e = raw as { dtype?: string; shape?: number[]; data_offsets?: number[] };
+      if (!e.dtype || !(e.dtype in BYTES)) {
+        throw new Error(`${file}: tensor ${name} has dtype ${e.dtype}; supported: F32, F16, BF16`);
+      }
+      if (!Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
+        throw new Error(`${file}: tensor ${name} lacks a shape or data_offsets`);
+      }
+      const [begin, end] = e.data_offsets;
+      const dtype = e.dtype as StDtype;
+      const want = numel(e.shape) * BYTES[dtype];
+      if (end - begin !== want) {
+        throw new Error(
+          `${file}: tensor ${name} [${e.shape}] ${dtype} needs ${want} bytes but data_offsets span ${end - begin}`,
+        );
+      }
+      if (end > dataLen) {
+        throw new Error(
+          `${file}: tensor ${name} ends at byte ${end} of the data section but the file holds only ${dataLen} (truncated)`,
+        );
+      }
+      this.entries.set(name, { dtype, shape: e.shape, begin, end });
+    }
+  }
+
+  static open(file: string): SafetensorsFile {
+    return new SafetensorsFile(file, fs.openSync(file, 'r'));
+  }
+
+  /** Reads a tensor into dst (float32, length = numel), converting from the stored dtype. */
+  readInto(name: string, dst: Float32Array): void {
+    const e = this.entries.get(name);
+    if (!e) throw new Error(`${this.file}: no tensor named ${name}`);
+    if (numel(e.shape) !== dst.length) {
+      throw new Error(
+        `${this.file}: tensor ${name} has shape [${e.shape}] (${numel(e.shape)} values), expected ${dst.length}`,
+      );
+    }
+    const bytes = Buffer.alloc(e.end - e.begin);
+    const got = fs.readSync(this.fd, bytes, 0, bytes.length, this.dataStart + e.begin);
+    if (got !== bytes.length) throw new Error(`${this.file}: short read of tensor ${name} (truncated)`);
+    decodeTensor(bytes, e.dtype, dst);
+  }
+
+  read(name: string): Float32Array {
+    const e = this.entries.get(name);
+    if (!e) throw new Error(`${this.file}: no tensor named ${name}`);
+    const out = new Float32Array(numel(e.shape));
+    this.readInto(name, out);
+    return out;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+/** All tensors of a checkpoint folder: model.safetensors, or the shards listed by model.safetensors.index.json. */
+export class SafetensorsSet {
+  private readonly owner = new Map<string, SafetensorsFile>();
+  private constructor(private readonly files: SafetensorsFile[]) {
+    for (const f of files) for (const n of f.entries.keys()) this.owner.set(n, f);
+  }
+
+  static open(dir: string, base = 'model'): SafetensorsSet {
+    const single = path.join(dir, `${base}.safetensors`);
+    const index = path.join(dir, `${base}.safetensors.index.json`);
+    if (fs.existsSync(index)) {
+      const j = JSON.parse(fs.readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> };
+      if (!j.weight_map) throw new Error(`${index}: missing "weight_map"`);
+      const names = [...new Set(Object.values(j.weight_map))];
+      const files = names.map((n) => SafetensorsFile.open(path.join(dir, n)));
+      for (const [t, f] of Object.entries(j.weight_map)) {
+        const sf = files[names.indexOf(f)];
+        if (!sf.entries.has(t)) throw new Error(`${index}: tensor ${t} is mapped to ${f}, which does not contain it`);
+      }
+      return new SafetensorsSet(files);
+    }
+    if (fs.existsSync(single)) return new SafetensorsSet([SafetensorsFile.open(single)]);
+    throw new Error(`${dir}: neither ${base}.safetensors nor ${base}.safetensors.index.json exists`);
+  }
+
+  has(name: string): boolean {
+    return this.owner.has(name);
+  }
+  names(): string[] {
+    return [...this.owner.keys()];
+  }
+  entry(name: string): StEntry | undefined {
+    return this.owner.get(name)?.entries.get(name);
+  }
+  readInto(name: string, dst: Float32Array): void {
+    const f = this.owner.get(name);
+    if (!f) throw new Error(`checkpoint has no tensor named ${name}`);
+    f.readInto(name, dst);
+  }
+  read(name: string): Float32Array {
+    const f = this.owner.get(name);
+    if (!f) throw new Error(`checkpoint has no tensor named ${name}`);
+    return f.read(name);
+  }
+  close(): void {
+    for (const f of this.files) f.close();
+  }
+}
+
+/**
+ * Writes tensors as `${base}.safetensors`, or, when they exceed maxShardBytes, as
+ * `${base}-0000i-of-0000n.safetensors` shards plus `${base}.safetensors.index.json`.
+ * Stale files of the other layout are removed so a folder never holds both.
+ */
+export function saveSafetensorsSet(
+  dir: string,
+  tensors: NamedTensor[],
+  opts: { dtype?: StDtype; maxShardBytes?: number; base?: string; metadata?: Record<string, string> } = {},
+): string[] {
+  const dtype = opts.dtype ?? 'F32';
+  const base = opts.base ?? 'model';
+  const max = opts.maxShardBytes ?? Infinity;
+  const shards: NamedTensor[][] = [[]];
+  let cur = 0;
+  let total = 0;
+  for (const t of tensors) {
+    const bytes = t.data.length * BYTES[dtype];
+    if (cur > 0 && cur + bytes > max) {
+      shards.push([]);
+      cur = 0;
+    }
+    shards[shards.length - 1].push(t);
+    cur += bytes;
+    total += bytes;
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const index = path.join(dir, `${base}.safetensors.index.json`);
+  const single = path.join(dir, `${base}.safetensors`);
+  for (const f of fs.readdirSync(dir)) {
+    if (new RegExp(`^${base}-\\d{5}-of-\\d{5}\\.safetensors$`).test(f)) fs.rmSync(path.join(dir, f));
+  }
+  const metadata = { format: 'pt', ...(opts.metadata ?? {}) };
+  if (shards.length === 1) {
+    writeSafetensors(single, shards[0], { dtype, metadata });
+    fs.rmSync(index, { force: true });
+    return [single];
+  }
+  const n = shards.length;
+  const files: string[] = [];
+  const weightMap: Record<string, string> = {};
+  shards.forEach((s, i) => {
+    const name = `${base}-${String(i + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
+    writeSafetensors(path.join(dir, name), s, { dtype, metadata });
+    for (const t of s) weightMap[t.name] = name;
+    files.push(path.join(dir, name));
+  });
+  writeFileAtomic(index, JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2));
+  fs.rmSync(single, { force: true });
+  return files;
+}

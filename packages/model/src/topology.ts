@@ -1,0 +1,48 @@
+// Where each layer's keys/values go and which attention calls a forward makes. One
+// forward over N rows may hold several sequences (a training batch) or one block
+// against a KV cache.
+import type { MaskKind, Tensor } from '@seed-diffusion/native';
+
+export interface SeqAttention {
+  /** First row (token) of this sequence's queries within the N rows. */
+  q0: number;
+  nq: number;
+  /** First row of this sequence's keys within kOut/vOut (training) — or -1 when keys come from a cache. */
+  k0: number;
+  /** Number of keys. */
+  Tk: number;
+  mask: MaskKind;
+  block?: number;
+  origin?: number;
+  qOffset?: number;
+}
+
+export interface Topology {
+  /** Destination of the k / v projections of layer l: [N, Hkv·D]. */
+  kOut(l: number): Tensor;
+  vOut(l: number): Tensor;
+  /** Key / value tensors seen by the attention of sequence s at layer l ([Tk, Hkv·D]). */
+  keys(l: number, s: SeqAttention): Tensor;
+  values(l: number, s: SeqAttention): Tensor;
+  seqs: SeqAttention[];
+}
+
+/** B sequences of T rows each, keys taken from the activations themselves. */
+export function batchTopology(
+  kOf: (l: number) => Tensor,
+  vOf: (l: number) => Tensor,
+  B: number,
+  T: number,
+  kvd: number,
+  mask: { mask: MaskKind; block?: number; origin?: number },
+): Topology {
+  const seqs: SeqAttention[] = [];
+  for (let s = 0; s < B; s++) seqs.push({ q0: s * T, nq: T, k0: s * T, Tk: T, ...mask, qOffset: 0 });
+  return {
+    kOut: kOf,
+    vOut: vOf,
+    keys: (l, s) => kOf(l).slice(s.k0 * kvd, s.Tk * kvd),
+    values: (l, s) => vOf(l).slice(s.k0 * kvd, s.Tk * kvd),
+    seqs,
+  };
+}
