@@ -42,7 +42,10 @@ void attention_bwd(const float* q, const float* k, const float* v, const float* 
     std::vector<float> Kt((size_t)D * BK), Vt((size_t)D * BK), dK((size_t)BK * D),
         dV((size_t)BK * D), zero((size_t)D, 0.f), sink((size_t)D);
     float P[R][BK], dS[R][BK];
-    SD_FOR_DYN
+    // Round-robin, not dynamic: which thread takes which unit must not vary between runs,
+    // or the order in which per-thread dQ buffers are summed does, and training would not
+    // be bit-reproducible (exact resume) with more than one thread.
+    SD_FOR_ROUND_ROBIN
     for (int u = 0; u < units; ++u) {
       const int hk = u / ktiles, j0 = (u % ktiles) * BK;
       const int nk = sd::imin(BK, Tk - j0);

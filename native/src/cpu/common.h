@@ -33,6 +33,7 @@ inline bool finite(float x) { return std::isfinite(x); }
 #define SD_PARALLEL_NUM(n) SD_PRAGMA(omp parallel num_threads(n))
 #define SD_FOR_DYN SD_PRAGMA(omp for schedule(dynamic, 1))
 #define SD_FOR_STATIC SD_PRAGMA(omp for schedule(static))
+#define SD_FOR_ROUND_ROBIN SD_PRAGMA(omp for schedule(static, 1))
 #define SD_PRAGMA_REDUCTION_SUM(var, cond) \
   SD_PRAGMA(omp parallel for schedule(static) reduction(+ : var) if (cond))
 #else
@@ -44,6 +45,7 @@ inline bool finite(float x) { return std::isfinite(x); }
 #define SD_PARALLEL_NUM(n)
 #define SD_FOR_DYN
 #define SD_FOR_STATIC
+#define SD_FOR_ROUND_ROBIN
 #endif
 
 namespace sd {
