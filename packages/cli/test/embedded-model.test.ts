@@ -7,7 +7,10 @@ import path from 'node:path';
 const bin = path.join(__dirname, '..', 'dist', 'bin.js');
 const modelDir = path.join(__dirname, '..', '..', '..', 'models', 'seed-diffusion-tiny');
 const generate = (...args: string[]) =>
-  spawnSync(process.execPath, [bin, 'generate', ...args], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  spawnSync(process.execPath, [bin, 'generate', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
+  });
 
 test('the embedded model is in the repository with its three files', () => {
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) {

@@ -14,47 +14,44 @@ backend().numThreads = 1;
 const PY = '/usr/bin/python3';
 const hasTorch = fs.existsSync(PY) && spawnSync(PY, ['-c', 'import torch'], { timeout: 60000 }).status === 0;
 
-test(
-  'PyTorch (HF conventions) reproduces our bidirectional and causal logits within 1e-4',
-  () => {
-    if (!hasTorch) {
-      // Said, not silently skipped: CI installs python3-torch, so there it always runs.
-      console.warn(`hf-parity: ${PY} has no torch (apt-get install python3-torch); PyTorch parity not run here`);
-      return;
-    }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-hf-'));
-    const m = Model.init(
-      {
-        vocabSize: 50,
-        hiddenSize: 32,
-        numLayers: 2,
-        numHeads: 4,
-        numKvHeads: 2,
-        intermediateSize: 48,
-        maskTokenId: 49,
-        eosTokenId: 0,
-        initStd: 0.2,
-        tieWordEmbeddings: false,
-        qkvBias: true,
-      },
-      3,
-    );
-    m.save(dir);
-    const ids = Int32Array.from({ length: 10 }, (_, i) => (i * 7) % 49);
-    const logits = {
-      ids: Array.from(ids),
-      bidir: Array.from(m.forwardFull(ids, { mask: 'bidir' }).toArray()),
-      causal: Array.from(m.forwardFull(ids, { mask: 'block_causal', block: 1 }).toArray()),
-    };
-    fs.writeFileSync(path.join(dir, 'logits.json'), JSON.stringify(logits));
-    const r = spawnSync(PY, [path.join(__dirname, 'hf_parity.py'), dir], {
-      encoding: 'utf8',
-      env: { ...process.env, OPENBLAS_CORETYPE: 'HASWELL', OMP_NUM_THREADS: '1' },
-      timeout: 120000,
-    });
-    expect(r.stderr).toBe('');
-    const diff = JSON.parse(r.stdout.trim().split('\n').pop() as string);
-    expect(diff.bidir).toBeLessThan(1e-4);
-    expect(diff.causal).toBeLessThan(1e-4);
-  },
-);
+test('PyTorch (HF conventions) reproduces our bidirectional and causal logits within 1e-4', () => {
+  if (!hasTorch) {
+    // Said, not silently skipped: CI installs python3-torch, so there it always runs.
+    console.warn(`hf-parity: ${PY} has no torch (apt-get install python3-torch); PyTorch parity not run here`);
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-hf-'));
+  const m = Model.init(
+    {
+      vocabSize: 50,
+      hiddenSize: 32,
+      numLayers: 2,
+      numHeads: 4,
+      numKvHeads: 2,
+      intermediateSize: 48,
+      maskTokenId: 49,
+      eosTokenId: 0,
+      initStd: 0.2,
+      tieWordEmbeddings: false,
+      qkvBias: true,
+    },
+    3,
+  );
+  m.save(dir);
+  const ids = Int32Array.from({ length: 10 }, (_, i) => (i * 7) % 49);
+  const logits = {
+    ids: Array.from(ids),
+    bidir: Array.from(m.forwardFull(ids, { mask: 'bidir' }).toArray()),
+    causal: Array.from(m.forwardFull(ids, { mask: 'block_causal', block: 1 }).toArray()),
+  };
+  fs.writeFileSync(path.join(dir, 'logits.json'), JSON.stringify(logits));
+  const r = spawnSync(PY, [path.join(__dirname, 'hf_parity.py'), dir], {
+    encoding: 'utf8',
+    env: { ...process.env, OPENBLAS_CORETYPE: 'HASWELL', OMP_NUM_THREADS: '1' },
+    timeout: 120000,
+  });
+  expect(r.stderr).toBe('');
+  const diff = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+  expect(diff.bidir).toBeLessThan(1e-4);
+  expect(diff.causal).toBeLessThan(1e-4);
+});
