@@ -330,14 +330,19 @@ export async function runProgram(
     child.stderr.on('data', (c: Buffer) => err.add(c));
     const closed = new Promise((r) => child.on('close', r));
     let timedOut = false;
-    const killAll = async () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      if (caps.uidDrop) await killUid(uid);
-    };
+    // One kill sweep per run, shared by the timer and the normal exit: a sweep started by the
+    // timer and left running would otherwise outlive this run and SIGKILL the next program of
+    // the same uid (seen as "unshare: sigprocmask unblock failed" after a fork bomb).
+    let sweep: Promise<void> | undefined;
+    const killAll = (): Promise<void> =>
+      (sweep ??= (async () => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        if (caps.uidDrop) await killUid(uid);
+      })());
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
       child.on('error', reject);
       child.on('exit', (code, signal) => resolve({ code, signal }));
@@ -353,6 +358,8 @@ export async function runProgram(
       clearTimeout(timer);
     }
     await killAll();
+    // a sweep that ran out of rounds while a fork bomb was still spawning: one more
+    if (caps.uidDrop && processesOfUid(uid).length > 0) await killUid(uid);
     // wait for the pipes to drain; a leftover holding them open was killed above, so this is short
     await Promise.race([closed, sleep(1000)]);
     child.stdout.destroy();
