@@ -58,6 +58,10 @@ export function trainCommand(): Command {
     .option('--threads <n>', 'CPU threads for the kernels')
     .option('--seed <n>', 'random seed', '0')
     .option('--resume', 'continue from <out>/checkpoint (same data; bit-identical on CPU)')
+    .option(
+      '--extend-to <n>',
+      'with --resume: train on to N steps in all; the LR schedule and the curriculum are recomputed for the new length',
+    )
     .action((o: Record<string, string | boolean | undefined>) => {
       const s = (k: string) => o[k] as string | undefined;
       const b = backend();
@@ -74,7 +78,12 @@ export function trainCommand(): Command {
       let trainer: Trainer;
       if (o.resume) {
         if (!fs.existsSync(ckpt)) throw new Error(`--resume: ${ckpt} does not exist`);
+        const extendTo = int('extend-to', s('extendTo'));
+        if (extendTo !== undefined) cadence.steps = extendTo;
         trainer = Trainer.resume(ckpt, { train: ds.train, valid: ds.valid }, cadence);
+        if (trainer.step >= trainer.opts.steps) {
+          throw new Error(`--resume: the checkpoint is at step ${trainer.step} of ${trainer.opts.steps}; pass --extend-to N > ${trainer.step} to train on`);
+        }
         console.log(`resuming from ${ckpt} at step ${trainer.step}/${trainer.opts.steps}`);
       } else {
         const name = s('config') as string;
