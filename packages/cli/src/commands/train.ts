@@ -82,7 +82,9 @@ export function trainCommand(): Command {
         if (extendTo !== undefined) cadence.steps = extendTo;
         trainer = Trainer.resume(ckpt, { train: ds.train, valid: ds.valid }, cadence);
         if (trainer.step >= trainer.opts.steps) {
-          throw new Error(`--resume: the checkpoint is at step ${trainer.step} of ${trainer.opts.steps}; pass --extend-to N > ${trainer.step} to train on`);
+          throw new Error(
+            `--resume: the checkpoint is at step ${trainer.step} of ${trainer.opts.steps}; pass --extend-to N > ${trainer.step} to train on`,
+          );
         }
         console.log(`resuming from ${ckpt} at step ${trainer.step}/${trainer.opts.steps}`);
       } else {
