@@ -1,0 +1,64 @@
+// `data build` → `train` → `train --resume --extend-to` as a user runs them, on a tiny corpus.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const bin = path.join(__dirname, '..', 'dist', 'bin.js');
+const dir = mkdtempSync(path.join(tmpdir(), 'sd-train-'));
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+
+beforeAll(() => {
+  const src = path.join(dir, 'src');
+  mkdirSync(src);
+  for (let i = 0; i < 12; i++) {
+    const body = `def f${i}(x, y):\n    """Add ${i}."""\n    return x + y * ${i}\n\n\nclass C${i}:\n    def __init__(self):\n        self.v = ${i}\n`;
+    writeFileSync(path.join(src, `m${i}.py`), body.repeat(4));
+  }
+});
+
+test('data build, a short training run, and --resume --extend-to continue it', () => {
+  const data = path.join(dir, 'data');
+  const out = path.join(dir, 'run');
+  let r = run(
+    'data',
+    'build',
+    '--src',
+    path.join(dir, 'src'),
+    '--out',
+    data,
+    '--vocab-size',
+    '300',
+    '--valid-fraction',
+    '0.2',
+  );
+  expect(r.status).toBe(0);
+  const common = ['--data', data, '--out', out, '--eval-every', '2', '--checkpoint-every', '2'];
+  r = run(
+    'train',
+    ...common,
+    '--config',
+    'tiny',
+    '--steps',
+    '2',
+    '--batch',
+    '2',
+    '--seq',
+    '32',
+    '--block-sizes',
+    '1,4',
+  );
+  expect(r.stderr).not.toMatch(/Error/);
+  expect(r.status).toBe(0);
+  r = run('train', ...common, '--resume');
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/at step 2 of 2; pass --extend-to N > 2/);
+  r = run('train', ...common, '--resume', '--extend-to', '3');
+  expect(r.status).toBe(0);
+  const steps = readFileSync(path.join(out, 'train_log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).step);
+  expect(steps).toEqual([1, 2, 3]);
+});
