@@ -14,6 +14,7 @@ const files = [];
   }
 })(path.join(root, 'native', 'src'));
 files.push(path.join(root, 'native', 'include', 'sd_ops.h'));
+files.push(path.join(root, 'native', 'include', 'sd_key_span.h'));
 const fix = process.argv.includes('--fix');
 const r = spawnSync('clang-format', fix ? ['-i', ...files] : ['--dry-run', '--Werror', ...files], { stdio: 'inherit' });
 if (r.error) {

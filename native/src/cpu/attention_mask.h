@@ -1,59 +1,12 @@
-// Attention mask topologies (include/sd_ops.h) as key intervals: for every topology the
-// keys a query sees form at most two contiguous ranges [lo0, hi0) ∪ [lo1, hi1), so the
-// kernels skip whole key tiles and never evaluate a mask per (query, key) pair outside
-// the tiles a row actually touches.
+// Attention shapes on the CPU side: the key intervals of each mask topology come from
+// include/sd_key_span.h (shared with the CUDA kernels); this adds shape validation.
 #pragma once
 #include "common.h"
+#include "sd_key_span.h"
 
 namespace sd {
 
-struct KeySpan {
-  int lo0, hi0, lo1, hi1;  // empty ranges have lo >= hi
-  bool touches(int j0, int j1) const {
-    return (lo0 < hi0 && lo0 < j1 && hi0 > j0) || (lo1 < hi1 && lo1 < j1 && hi1 > j0);
-  }
-  bool sees(int j) const { return (j >= lo0 && j < hi0) || (j >= lo1 && j < hi1); }
-};
-
 inline int imin(int a, int b) { return a < b ? a : b; }
-
-// Keys visible to query row i (query i sits at key index q_offset + i), clipped to [0, Tk).
-inline KeySpan key_span(const sd_attn_shape& s, int i) {
-  const int qi = s.q_offset + i;
-  KeySpan k{0, 0, 0, 0};
-  switch (s.mask) {
-    case SD_MASK_BIDIR:
-      k.hi0 = s.Tk;
-      break;
-    case SD_MASK_CAUSAL:
-      k.hi0 = imin(qi + 1, s.Tk);
-      break;
-    case SD_MASK_BLOCK_CAUSAL:
-      // blk(j) <= blk(qi)  <=>  j < end of qi's block.
-      k.hi0 = imin(qi < s.origin ? s.origin : s.origin + ((qi - s.origin) / s.block + 1) * s.block,
-                   s.Tk);
-      break;
-    case SD_MASK_BLOCK_DIFF: {
-      const int L = s.Tq / 2;
-      if (i < L) {  // noisy block b: noisy block b itself, clean blocks < b
-        const int b = i / s.block;
-        k.lo0 = b * s.block;
-        k.hi0 = imin((b + 1) * s.block, L);
-        k.lo1 = L;
-        k.hi1 = L + b * s.block;
-      } else {  // clean block b: clean blocks <= b
-        const int b = (i - L) / s.block;
-        k.lo0 = L;
-        k.hi0 = L + imin((b + 1) * s.block, L);
-      }
-      break;
-    }
-    default:  // SD_MASK_PREFIX
-      k.hi0 = imin(s.q_offset + s.Tq, s.Tk);
-      break;
-  }
-  return k;
-}
 
 // Validates a shape for op `op` (attention_fwd / attention_bwd).
 inline int check_attn_shape(const char* op, const sd_attn_shape* s) {

@@ -11,6 +11,7 @@
 #include <climits>
 
 #include "common.cuh"
+#include "sd_key_span.h"
 
 namespace {
 constexpr int kBQ = 32, kBK = 32, kThreads = 128;
@@ -20,46 +21,9 @@ struct Shape {
   float scale;
 };
 
-// Keys visible to query row i: at most two ranges (the CPU's key_span, src/cpu/attention_mask.h).
-struct Span {
-  int lo0, hi0, lo1, hi1;
-  __device__ bool sees(int j) const { return (j >= lo0 && j < hi0) || (j >= lo1 && j < hi1); }
-};
-__device__ Span key_span(const Shape& s, int i) {
-  const int qi = s.q_offset + i;
-  Span k{0, 0, 0, 0};
-  switch (s.mask) {
-    case SD_MASK_BIDIR:
-      k.hi0 = s.Tk;
-      break;
-    case SD_MASK_CAUSAL:
-      k.hi0 = min(qi + 1, s.Tk);
-      break;
-    case SD_MASK_BLOCK_CAUSAL:
-      k.hi0 = min(qi < s.origin ? s.origin : s.origin + ((qi - s.origin) / s.block + 1) * s.block,
-                  s.Tk);
-      break;
-    case SD_MASK_BLOCK_DIFF: {
-      const int L = s.Tq / 2;
-      if (i < L) {
-        const int b = i / s.block;
-        k.lo0 = b * s.block;
-        k.hi0 = min((b + 1) * s.block, L);
-        k.lo1 = L;
-        k.hi1 = L + b * s.block;
-      } else {
-        const int b = (i - L) / s.block;
-        k.lo0 = L;
-        k.hi0 = L + min((b + 1) * s.block, L);
-      }
-      break;
-    }
-    default:
-      k.hi0 = min(s.q_offset + s.Tq, s.Tk);
-      break;
-  }
-  return k;
-}
+// Keys visible to query row i: the same intervals as the CPU kernels (include/sd_key_span.h).
+using Span = sd::KeySpan;
+using sd::key_span;
 
 int check_shape(const char* op, const Shape& s) {
   SDC_POS(op, "Tq", s.Tq);
