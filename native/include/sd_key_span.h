@@ -61,6 +61,22 @@ SD_HD inline KeySpan key_span(const Shape& s, int i) {
       }
       break;
     }
+    case SD_MASK_VERIFY: {
+      const int C = s.q_offset, m = s.block, v = s.origin;
+      if (i < m) { /* clean row i: causal over the cache and the clean rows */
+        k.hi0 = span_min(C + i + 1, s.Tk);
+      } else if (i < m + v) { /* one-token mask after clean row r: cache, clean 0..r, itself */
+        const int r = i - m;
+        k.hi0 = span_min(C + r + 1, s.Tk);
+        k.lo1 = C + i;
+        k.hi1 = span_min(C + i + 1, s.Tk);
+      } else { /* draft block: cache, every clean row, the draft block */
+        k.hi0 = span_min(C + m, s.Tk);
+        k.lo1 = C + m + v;
+        k.hi1 = s.Tk;
+      }
+      break;
+    }
     default: /* SD_MASK_PREFIX */
       k.hi0 = span_min(s.q_offset + s.Tq, s.Tk);
       break;

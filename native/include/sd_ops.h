@@ -95,20 +95,28 @@ int sd_rope(float* x, const int32_t* pos, int n, int heads, int head_dim, int ro
  *   BLOCK_DIFF   : the BD3-LM training mask over [x_t ; x_0] (Tq = Tk = 2L, q_offset 0):
  *                  noisy block b sees noisy block b and clean blocks < b; clean block b sees
  *                  clean blocks <= b. blk(p) = (p mod L) / block.
- *   PREFIX       : j < q_offset + Tq (a block against a KV cache plus itself). */
+ *   PREFIX       : j < q_offset + Tq (a block against a KV cache plus itself).
+ *   VERIFY       : speculative verification against a KV cache of C = q_offset rows, with the
+ *                  new rows' keys at C.. in query order (Tk = C + Tq). The first m = block
+ *                  rows are clean (causal: row i sees j < C + i + 1); the next v = origin rows
+ *                  (v <= m) are one-token masks, row m + r seeing the cache, clean rows 0..r and
+ *                  itself (what b = 1 decoding computes for the position after clean row r);
+ *                  the remaining rows are a draft block seeing the cache, every clean row and
+ *                  the whole draft block. */
 #define SD_MASK_BIDIR 0
 #define SD_MASK_CAUSAL 1
 #define SD_MASK_BLOCK_CAUSAL 2
 #define SD_MASK_BLOCK_DIFF 3
 #define SD_MASK_PREFIX 4
+#define SD_MASK_VERIFY 5
 
 typedef struct sd_attn_shape {
   int Tq, Tk;   /* query / key lengths */
   int Hq, Hkv;  /* query heads, key/value heads (Hq % Hkv == 0: grouped-query) */
   int D;        /* head dim */
   int mask;     /* SD_MASK_* */
-  int block;    /* block size for BLOCK_CAUSAL / BLOCK_DIFF */
-  int origin;   /* BLOCK_CAUSAL: first position of block 1 */
+  int block;    /* block size for BLOCK_CAUSAL / BLOCK_DIFF; VERIFY: clean rows m */
+  int origin;   /* BLOCK_CAUSAL: first position of block 1; VERIFY: one-token mask rows v */
   int q_offset; /* key index of query 0 */
   float scale;  /* softmax scale, usually 1/sqrt(D) */
 } sd_attn_shape;

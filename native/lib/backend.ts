@@ -418,7 +418,7 @@ export abstract class Backend {
 }
 
 /** Mask topologies of attention (see include/sd_ops.h). */
-export const MASKS = { bidir: 0, causal: 1, block_causal: 2, block_diff: 3, prefix: 4 } as const;
+export const MASKS = { bidir: 0, causal: 1, block_causal: 2, block_diff: 3, prefix: 4, verify: 5 } as const;
 export type MaskKind = keyof typeof MASKS;
 
 /** Shape and topology of one attention call. Query i sits at key index qOffset + i. */
@@ -429,9 +429,12 @@ export interface AttnShape {
   Hkv: number;
   D: number;
   mask: MaskKind;
-  /** Block size for block_causal / block_diff. */
+  /** Block size for block_causal / block_diff; verify: the number of clean rows m. */
   block?: number;
-  /** block_causal: first position of block 1 (the prompt length; 0 = blocks from the start). */
+  /**
+   * block_causal: first position of block 1 (the prompt length; 0 = blocks from the start);
+   * verify: the number of one-token mask rows v (<= m) after the clean rows.
+   */
   origin?: number;
   /** Key index of query 0 (causal, block_causal, prefix). */
   qOffset?: number;
@@ -458,6 +461,13 @@ function attnArgs(op: string, s: AttnShape): number[] {
     throw new OpError(
       op,
       `mask block_diff needs Tq = Tk = 2L and qOffset 0, got Tq ${Tq}, Tk ${Tk}, qOffset ${qOffset}`,
+    );
+  }
+  if (s.mask === 'verify' && (block < 1 || origin > block || block + origin > Tq || qOffset + Tq !== Tk)) {
+    throw new OpError(
+      op,
+      `mask verify needs 1 <= clean rows (block ${block}), mask rows (origin ${origin}) <= clean rows, ` +
+        `clean + mask rows <= Tq ${Tq} and qOffset ${qOffset} + Tq = Tk ${Tk}`,
     );
   }
   if (s.mask === 'prefix' && qOffset + Tq > Tk) {

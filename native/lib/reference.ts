@@ -162,7 +162,7 @@ export interface RefAttnShape {
   Hq: number;
   Hkv: number;
   D: number;
-  mask: 'bidir' | 'causal' | 'block_causal' | 'block_diff' | 'prefix';
+  mask: 'bidir' | 'causal' | 'block_causal' | 'block_diff' | 'prefix' | 'verify';
   block?: number;
   origin?: number;
   qOffset?: number;
@@ -193,6 +193,15 @@ export function attentionVisible(s: RefAttnShape, i: number, j: number): boolean
     }
     case 'prefix':
       return j < (s.qOffset ?? 0) + s.Tq;
+    case 'verify': {
+      // Keys are [cache (C) ; the Tq new rows]: m clean rows, v one-token masks, a draft block.
+      const C = s.qOffset ?? 0;
+      const m = block;
+      const v = origin;
+      if (i < m) return j <= C + i;
+      if (i < m + v) return j <= C + (i - m) || j === C + i;
+      return j < C + m || j >= C + m + v;
+    }
   }
 }
 

@@ -27,6 +27,14 @@ const shapes: [string, AttnShape][] = [
   ['block_diff L=80 block=16', { Tq: 160, Tk: 160, Hq: 2, Hkv: 2, D: 11, mask: 'block_diff', block: 16 }],
   ['prefix with a cache', { Tq: 17, Tk: 77, Hq: 6, Hkv: 2, D: 12, mask: 'prefix', qOffset: 60 }],
   ['prefix, keys past the block hidden', { Tq: 17, Tk: 80, Hq: 3, Hkv: 3, D: 5, mask: 'prefix', qOffset: 50 }],
+  [
+    'verify: 5 clean, 5 one-token masks, 9 draft rows vs a cache (tiles split the spans)',
+    { Tq: 19, Tk: 79, Hq: 4, Hkv: 2, D: 10, mask: 'verify', block: 5, origin: 5, qOffset: 60 },
+  ],
+  [
+    'verify: 3 clean, 2 masks, no draft rows',
+    { Tq: 5, Tk: 133, Hq: 2, Hkv: 1, D: 16, mask: 'verify', block: 3, origin: 2, qOffset: 128 },
+  ],
 ];
 
 describe.each(backends())('%s backend', (_name, b) => {
@@ -127,7 +135,7 @@ describe.each(backends())('%s backend', (_name, b) => {
     const { k, ref } = raw(b);
     const r = ref(t);
     expect(() => k.attention_fwd(r, r, r, r, ref(null), 2, 2, 2, 1, 4, 7, 0, 0, 0, 0.5)).toThrow(
-      /attention_fwd: mask must be 0\.\.4/,
+      /attention_fwd: mask must be 0\.\.5/,
     );
     expect(() => k.attention_fwd(r, r, r, r, ref(null), 2, 2, 2, 1, 4, 2, 0, 0, 0, 0.5)).toThrow(
       /attention_fwd: block must be > 0/,
@@ -138,6 +146,13 @@ describe.each(backends())('%s backend', (_name, b) => {
     expect(() => k.attention_fwd(r, r, r, r, ref(null), 2, 3, 2, 1, 4, 4, 0, 0, 2, 0.5)).toThrow(
       /attention_fwd: prefix needs q_offset \+ Tq <= Tk/,
     );
+    // verify: 2 clean rows but 3 one-token masks (each mask follows a clean row).
+    expect(() => k.attention_fwd(r, r, r, r, ref(null), 5, 7, 2, 1, 4, 5, 2, 3, 2, 0.5)).toThrow(
+      /attention_fwd: verify needs 1 <= clean rows/,
+    );
+    expect(() =>
+      b.attentionFwd(t, t, t, t, null, { ...s, mask: 'verify', block: 1, origin: 1, Tq: 2, Tk: 3, qOffset: 0 }),
+    ).toThrow(/mask verify needs .* qOffset 0 \+ Tq = Tk 3/);
   });
 });
 
@@ -148,6 +163,7 @@ describe('reference attention backward matches finite differences', () => {
     { Tq: 5, Tk: 5, Hq: 3, Hkv: 1, D: 2, mask: 'block_causal', block: 2, origin: 1 },
     { Tq: 6, Tk: 6, Hq: 3, Hkv: 1, D: 2, mask: 'block_diff', block: 2 },
     { Tq: 3, Tk: 7, Hq: 2, Hkv: 1, D: 3, mask: 'prefix', qOffset: 3 },
+    { Tq: 7, Tk: 9, Hq: 2, Hkv: 1, D: 2, mask: 'verify', block: 3, origin: 2, qOffset: 2 },
   ];
   test.each(tiny.map((s) => [s.mask, s] as const))('%s', (_m, s) => {
     const nq = s.Tq * s.Hq * s.D;
@@ -162,6 +178,15 @@ describe('reference attention backward matches finite differences', () => {
     expect(fdError((x) => L(x, k, v), q, g.dq)).toBeLessThan(FD_TOL);
     expect(fdError((x) => L(q, x, v), k, g.dk)).toBeLessThan(FD_TOL);
     expect(fdError((x) => L(q, k, x), v, g.dv)).toBeLessThan(FD_TOL);
+  });
+
+  test('the literal mask definitions: verify with a cache of 2, 3 clean rows, 2 one-token masks, 2 draft rows', () => {
+    const s: AttnShape = { Tq: 7, Tk: 9, Hq: 1, Hkv: 1, D: 1, mask: 'verify', block: 3, origin: 2, qOffset: 2 };
+    const rows = Array.from({ length: 7 }, (_, i) =>
+      Array.from({ length: 9 }, (_, j) => (reference.attentionVisible(s, i, j) ? '1' : '.')).join(''),
+    );
+    // Clean rows: causal. Mask after clean row r: cache, clean 0..r, itself. Draft: cache, clean, draft.
+    expect(rows).toEqual(['111......', '1111.....', '11111....', '111..1...', '1111..1..', '11111..11', '11111..11']);
   });
 
   test('the literal mask definitions: block_diff over [x_t ; x_0] with L = 5, block 2', () => {

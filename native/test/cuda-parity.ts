@@ -230,6 +230,7 @@ export function runCudaParity(
     { Tq: 42, Tk: 42, Hq: 2, Hkv: 2, D: 40, mask: 'block_diff', block: 5 },
     { Tq: 13, Tk: 300, Hq: 4, Hkv: 2, D: 40, mask: 'prefix', qOffset: 287 },
     { Tq: 32, Tk: 700, Hq: 2, Hkv: 2, D: 128, mask: 'prefix', qOffset: 668 },
+    { Tq: 21, Tk: 321, Hq: 4, Hkv: 2, D: 64, mask: 'verify', block: 5, origin: 5, qOffset: 300 },
     { Tq: 9, Tk: 70, Hq: 2, Hkv: 1, D: 200, mask: 'causal', qOffset: 61 },
   ];
   for (const s of attnCases) {

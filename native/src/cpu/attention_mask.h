@@ -21,14 +21,21 @@ inline int check_attn_shape(const char* op, const sd_attn_shape* s) {
   SD_CHECK_FINITE(op, "scale", s->scale);
   if (s->Hq % s->Hkv != 0)
     return fail(SD_EINVAL, "%s: Hq = %d must be a multiple of Hkv = %d", op, s->Hq, s->Hkv);
-  if (s->mask < SD_MASK_BIDIR || s->mask > SD_MASK_PREFIX)
-    return fail(SD_EINVAL, "%s: mask must be 0..4 (SD_MASK_*), got %d", op, s->mask);
+  if (s->mask < SD_MASK_BIDIR || s->mask > SD_MASK_VERIFY)
+    return fail(SD_EINVAL, "%s: mask must be 0..5 (SD_MASK_*), got %d", op, s->mask);
   if ((s->mask == SD_MASK_BLOCK_CAUSAL || s->mask == SD_MASK_BLOCK_DIFF) && s->block <= 0)
     return fail(SD_EINVAL, "%s: block must be > 0 for block masks, got %d", op, s->block);
   if (s->mask == SD_MASK_BLOCK_DIFF && (s->Tq != s->Tk || s->Tq % 2 != 0 || s->q_offset != 0))
     return fail(SD_EINVAL,
                 "%s: block_diff needs Tq = Tk = 2L and q_offset 0, got Tq %d, Tk %d, q_offset %d",
                 op, s->Tq, s->Tk, s->q_offset);
+  if (s->mask == SD_MASK_VERIFY &&
+      (s->block < 1 || s->origin > s->block || (long)s->block + s->origin > s->Tq ||
+       (long)s->q_offset + s->Tq != s->Tk))
+    return fail(SD_EINVAL,
+                "%s: verify needs 1 <= clean rows (block) %d, mask rows (origin) %d <= clean rows, "
+                "clean + mask rows <= Tq %d and q_offset %d + Tq = Tk %d",
+                op, s->block, s->origin, s->Tq, s->q_offset, s->Tk);
   if (s->mask == SD_MASK_PREFIX && (long)s->q_offset + s->Tq > s->Tk)
     return fail(SD_EINVAL, "%s: prefix needs q_offset + Tq <= Tk, got %d + %d > %d", op,
                 s->q_offset, s->Tq, s->Tk);

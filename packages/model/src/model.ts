@@ -105,6 +105,52 @@ export class Model {
   }
 
   /**
+   * Speculative verification against the cache in one forward (mask 'verify' of sd_ops.h). Rows:
+   * the m `clean` tokens at positions len..len+m-1 (the last final token, then draft guesses),
+   * `masks` one-token [MASK] rows at positions len+1..len+masks, each seeing the cache, the clean
+   * rows up to the position before it and itself — what b = 1 decoding computes there, so their
+   * argmax checks the guesses exactly — and `draft` [MASK] rows at len+m.. that see the cache,
+   * every clean row and each other (a block drafted past the guesses). Returns logits for the
+   * mask and draft rows ([masks + draft, V]; or for `rows`, indices into all m + masks + draft
+   * rows). All rows' K/V are written at the cache tail but cache.length is left alone: the
+   * caller keeps the accepted clean prefix with `cache.length = len + accepted`.
+   */
+  forwardVerify(cache: KVCache, clean: Int32Array, opts: { masks: number; draft?: number; rows?: Int32Array }): Tensor {
+    const c = this.config;
+    const m = clean.length;
+    const v = opts.masks;
+    const d = opts.draft ?? 0;
+    if (m < 1) throw new Error('forwardVerify: clean is empty (it starts with the last final token)');
+    if (!Number.isInteger(v) || v < 0 || v > m) {
+      throw new Error(`forwardVerify: masks must be an integer in [0, ${m}] (one per clean row at most), got ${v}`);
+    }
+    if (!Number.isInteger(d) || d < 0) throw new Error(`forwardVerify: draft must be an integer >= 0, got ${d}`);
+    if (v + d < 1) throw new Error('forwardVerify: no mask or draft rows to predict');
+    if (cache.hidden) {
+      throw new Error('forwardVerify: shifted-logit models (shift_logits) are not supported by verified decoding');
+    }
+    const n = m + v + d;
+    const ids = new Int32Array(n).fill(c.maskTokenId);
+    ids.set(clean);
+    this.checkIds('forwardVerify', cache, ids);
+    const len = cache.length;
+    if (len + m + d > c.maxSeqLen) {
+      throw new RangeError(`forwardVerify: draft rows reach position ${len + m + d}, past maxSeqLen ${c.maxSeqLen}`);
+    }
+    for (let i = 0; i < m; i++) {
+      if (clean[i] === c.maskTokenId) throw new Error(`forwardVerify: clean token ${i} is [MASK]`);
+    }
+    const pos = new Int32Array(n);
+    for (let i = 0; i < m; i++) pos[i] = len + i;
+    for (let r = 0; r < v; r++) pos[m + r] = len + 1 + r;
+    for (let j = 0; j < d; j++) pos[m + v + j] = len + m + j;
+    const rows = opts.rows
+      ? checkRows('forwardVerify', opts.rows, n)
+      : Int32Array.from({ length: v + d }, (_, i) => m + i);
+    return this.runCached(cache, ids, { mask: 'verify', block: m, origin: v }, true, rows, pos) as Tensor;
+  }
+
+  /**
    * No-cache forward over a whole sequence at positions 0..T-1: logits [T, V], or [rows.length, V]
    * for only the listed rows (the head is the costliest part of a small-model forward).
    */
@@ -177,9 +223,13 @@ export class Model {
   private runCached(
     cache: KVCache,
     ids: Int32Array,
-    mask: { mask: 'prefix' } | { mask: 'block_causal'; block: number; origin: number },
+    mask:
+      | { mask: 'prefix' }
+      | { mask: 'block_causal'; block: number; origin: number }
+      | { mask: 'verify'; block: number; origin: number },
     wantLogits: boolean,
     rows: Int32Array | null = null,
+    positions: Int32Array | null = null,
   ): Tensor | null {
     const b = this.backend;
     const c = this.config;
@@ -189,7 +239,7 @@ export class Model {
     const d = c.hiddenSize;
     const ws = this.workspace(n);
     b.write(ws.ids, ids);
-    b.write(ws.pos, iota(len, n));
+    b.write(ws.pos, positions ?? iota(len, n));
     const topo: Topology = {
       kOut: (l) => cache.k[l].slice(len * kvd, n * kvd),
       vOut: (l) => cache.v[l].slice(len * kvd, n * kvd),

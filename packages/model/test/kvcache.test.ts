@@ -99,3 +99,54 @@ test('bad input is refused with a message naming the problem', () => {
   expect(() => m.forwardFull(new Int32Array(65))).toThrow(/65 ids exceed maxSeqLen 64/);
   expect(() => m.newCache(0)).toThrow(/maxLen must be a positive integer/);
 });
+
+describe('forwardVerify: speculative verification rows in one forward', () => {
+  const m = Model.init(base, 7);
+  const C = 20;
+  const rowOf = (t: ArrayLike<number>, r: number) => Array.from(t).slice(r * V, (r + 1) * V);
+
+  test('each one-token mask row equals the b = 1 step after that prefix; clean K/V equal causal prefill (1e-4)', () => {
+    const clean = ids.slice(C, C + 5); // last final token + 4 guesses
+    const cache = m.newCache();
+    m.prefill(cache, ids.subarray(0, C), 1);
+    const draft = 3;
+    const lv = m.forwardVerify(cache, clean, { masks: 5, draft }).toArray();
+    expect(lv.length).toBe((5 + draft) * V);
+    expect(cache.length).toBe(C); // nothing committed by the call itself
+    const kTail = cache.k[1].toArray().slice(C * 12, (C + 5) * 12);
+    // Reference: the b = 1 chain, one fused forward [token ; MASK] per position.
+    const ref = m.newCache();
+    m.prefill(ref, ids.subarray(0, C), 1);
+    for (let r = 0; r < 5; r++) {
+      const lg = m.forwardBlock(ref, Int32Array.of(clean[r], 22), { commit: 1, block: 1 }).toArray();
+      expect(maxDiff(rowOf(lv, r), rowOf(lg, 1))).toBeLessThan(1e-4);
+    }
+    expect(maxDiff(kTail, ref.k[1].toArray().slice(C * 12, (C + 5) * 12))).toBeLessThan(1e-4);
+    // Draft rows = a block of masks at C + 5 .. against the cache holding all clean rows.
+    const blk = m.forwardBlock(ref, new Int32Array(draft).fill(22)).toArray();
+    for (let j = 0; j < draft; j++) expect(maxDiff(rowOf(lv, 5 + j), rowOf(blk, j))).toBeLessThan(1e-4);
+  });
+
+  test('keeping the confirmed prefix with cache.length continues exactly like the chain', () => {
+    const cache = m.newCache();
+    m.prefill(cache, ids.subarray(0, C), 1);
+    m.forwardVerify(cache, ids.slice(C, C + 4), { masks: 4 });
+    cache.length = C + 2; // two clean rows confirmed
+    const after = m.forwardBlock(cache, Int32Array.of(22)).toArray();
+    const ref = m.newCache();
+    m.prefill(ref, ids.subarray(0, C + 2), 1);
+    expect(maxDiff(after, m.forwardBlock(ref, Int32Array.of(22)).toArray())).toBeLessThan(1e-4);
+  });
+
+  test('bad calls name the problem', () => {
+    const cache = m.newCache(32);
+    m.prefill(cache, ids.subarray(0, C), 1);
+    expect(() => m.forwardVerify(cache, new Int32Array(0), { masks: 0 })).toThrow(/clean is empty/);
+    expect(() => m.forwardVerify(cache, ids.slice(0, 2), { masks: 3 })).toThrow(/masks must be an integer in \[0, 2\]/);
+    expect(() => m.forwardVerify(cache, ids.slice(0, 2), { masks: 0 })).toThrow(/no mask or draft rows/);
+    expect(() => m.forwardVerify(cache, Int32Array.of(1, 22), { masks: 2 })).toThrow(/clean token 1 is \[MASK\]/);
+    expect(() => m.forwardVerify(cache, ids.slice(0, 5), { masks: 5, draft: 3 })).toThrow(/overflow the cache of 32/);
+    const shifted = Model.init({ ...base, shiftLogits: true }, 1);
+    expect(() => shifted.forwardVerify(shifted.newCache(), ids.slice(0, 2), { masks: 2 })).toThrow(/shifted-logit/);
+  });
+});

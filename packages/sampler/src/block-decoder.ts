@@ -19,6 +19,7 @@ import type { DecodingCache, DecodingModel } from './model-api';
 import { resolveOptions, type SamplerOptions } from './options';
 import { CommitPolicy, selectEdits } from './policies';
 import { Uniforms } from './rng';
+import { decodeVerifiedSteps } from './verify-decoder';
 
 export interface DecodeRequest extends Partial<SamplerOptions> {
   /**
@@ -79,6 +80,7 @@ export function* decodeSteps(
 ): Generator<DecodeEvent, DecodeResult, void> {
   const { opts, shouldStop } = splitRequest(request);
   const promptIds = checkPrompt(model, prompt);
+  if (opts.mode === 'verify') return yield* decodeVerifiedSteps(model, promptIds, opts, shouldStop);
   const { vocabSize: V, maskTokenId: maskId, eosTokenId: eosId, maxSeqLen } = model.config;
   const b = opts.blockSize;
   const L = promptIds.length;
@@ -110,6 +112,8 @@ export function* decodeSteps(
     prefillForwards: 0,
     fusedCommits: 0,
     edits: 0,
+    drafted: 0,
+    accepted: 0,
     tokensPerForward: 0,
     wallSeconds: 0,
     prefillSeconds: 0,

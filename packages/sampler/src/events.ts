@@ -80,6 +80,9 @@ export interface DecodeStats {
   prefillForwards: number;
   /** Committed tokens later rewritten by self-correction. */
   edits: number;
+  /** mode 'verify': guesses checked, and how many of them b = 1 decoding confirmed. */
+  drafted: number;
+  accepted: number;
   tokensPerForward: number;
   /** Wall time of the whole run, prefill included. */
   wallSeconds: number;

@@ -20,7 +20,7 @@ export type {
   StopReason,
 } from './events';
 export type { DecodingCache, DecodingModel, DecodingModelConfig, FullTopology } from './model-api';
-export { DEFAULT_OPTIONS, resolveOptions } from './options';
+export { DEFAULT_OPTIONS, resolveOptions, VERIFY_BLOCK } from './options';
 export type { ConfidenceKind, DecodeMode, SamplerOptions } from './options';
 export {
   CommitPolicy,
@@ -39,3 +39,5 @@ export { findStop, generateText, streamText } from './stream';
 export type { TextCodec, TextRequest, TextResult } from './stream';
 export { MASK_GLYPH, renderBlock, TerminalView, visible } from './terminal-view';
 export type { RenderOptions, ViewStream } from './terminal-view';
+export { canVerify, decodeVerifiedSteps, promptLookup } from './verify-decoder';
+export type { VerifyingModel } from './verify-decoder';

@@ -4,9 +4,12 @@ import type { PolicyName } from './policies';
 /**
  * 'cache': block decoding over an exact KV cache (each step forwards only the block);
  * 'nocache': every step recomputes the whole canvas with a block-causal forward (reference / baseline);
- * 'ar': autoregressive, one token per block of 1 with the cache: the baseline for speed.
+ * 'ar': autoregressive, one token per block of 1 with the cache: the baseline for speed;
+ * 'verify': verified block decoding — up to blockSize tokens per forward, guessed in parallel and
+ * kept only as far as b = 1 decoding confirms them in the same forward: the same tokens as 'ar'
+ * (greedy only).
  */
-export type DecodeMode = 'cache' | 'nocache' | 'ar';
+export type DecodeMode = 'cache' | 'nocache' | 'ar' | 'verify';
 
 /** Confidence used to rank masked positions: top-1 probability, top-1 − top-2, or exp(−entropy). */
 export type ConfidenceKind = 'prob' | 'margin' | 'entropy';
@@ -47,6 +50,8 @@ export interface SamplerOptions {
   fuseCommit: boolean;
   /** Steps allowed once the block has no masks (the filling step counts as the first). */
   maxPostSteps: number;
+  /** mode 'verify': [MASK] rows of a diffusion draft block past the guesses, in each forward. */
+  draftRows: number;
 }
 
 export const DEFAULT_OPTIONS: Readonly<SamplerOptions> = Object.freeze({
@@ -68,7 +73,11 @@ export const DEFAULT_OPTIONS: Readonly<SamplerOptions> = Object.freeze({
   editThreshold: 0.9,
   fuseCommit: false,
   maxPostSteps: 8,
+  draftRows: 0,
 } satisfies SamplerOptions);
+
+/** Default tokens per forward (guesses + 1) of mode 'verify'. */
+export const VERIFY_BLOCK = 4;
 
 const KNOWN = new Set(Object.keys(DEFAULT_OPTIONS));
 
@@ -83,7 +92,15 @@ export function resolveOptions(input: Partial<SamplerOptions> = {}): SamplerOpti
   }
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   const o: SamplerOptions = { ...DEFAULT_OPTIONS, ...defined };
-  if (!['cache', 'nocache', 'ar'].includes(o.mode)) fail('mode', 'must be cache, nocache or ar', o.mode);
+  if (!['cache', 'nocache', 'ar', 'verify'].includes(o.mode)) {
+    fail('mode', 'must be cache, nocache, ar or verify', o.mode);
+  }
+  if (o.mode === 'verify') {
+    // Each forward holds 2·blockSize + blockSize rows; small blocks keep it near one row's cost.
+    if (input.blockSize === undefined) o.blockSize = VERIFY_BLOCK;
+    if (o.temperature > 0) fail('temperature', "mode 'verify' reproduces greedy decoding: it needs 0", o.temperature);
+    if (o.selfCorrect) fail('selfCorrect', "mode 'verify' keeps every confirmed token: it cannot be combined", true);
+  }
   if (o.mode === 'ar') {
     if (input.blockSize !== undefined && input.blockSize !== 1) {
       fail('blockSize', "mode 'ar' decodes blocks of one token, so blockSize must be 1 (or left out)", input.blockSize);
@@ -98,6 +115,7 @@ export function resolveOptions(input: Partial<SamplerOptions> = {}): SamplerOpti
   int('topK', 0);
   int('maxNewTokens', 1);
   int('maxPostSteps', 0);
+  int('draftRows', 0);
   int('seed', 0);
   if (o.steps !== undefined) int('steps', 1);
   if (!['threshold', 'fixed', 'factor'].includes(o.policy))

@@ -32,6 +32,7 @@ interface GenerateFlags {
   topP?: number;
   seed?: number;
   mode?: SamplerOptions['mode'];
+  draftRows?: number;
   selfCorrect?: boolean;
   editThreshold?: number;
   maxPostSteps?: number;
@@ -86,7 +87,9 @@ export function formatStats(s: DecodeStats): string {
     `${s.forwards} forwards (${f(s.tokensPerForward)} tokens/forward; ${s.stepForwards} steps, ` +
     `${s.commitForwards} commits, ${s.fusedCommits} fused), ${s.blocks} blocks of ${s.blockSize}, ` +
     `mode ${s.mode}, prompt ${s.promptTokens} tokens (prefill ${f(s.prefillSeconds * 1000, 1)} ms), ` +
-    `${s.edits} edits, stopped: ${s.stopReason}`
+    `${s.edits} edits, ` +
+    (s.mode === 'verify' ? `${s.accepted}/${s.drafted} guesses confirmed, ` : '') +
+    `stopped: ${s.stopReason}`
   );
 }
 
@@ -123,11 +126,11 @@ export function generateCommand(): Command {
       .option('--top-p <p>', 'nucleus sampling mass (1 = off)', real('--top-p', 1e-9, 1))
       .option('--seed <n>', 'seed of the sampling uniforms', int('--seed', 0))
       .addOption(
-        new Option('--mode <mode>', 'cache (default), nocache (recompute all), ar (one token per forward)').choices([
-          'cache',
-          'nocache',
-          'ar',
-        ]),
+        new Option(
+          '--mode <mode>',
+          'cache (default), nocache (recompute all), ar (one token per forward), ' +
+            'verify (up to --block tokens per forward, checked against ar in the same forward: its exact output; --block default 4)',
+        ).choices(['cache', 'nocache', 'ar', 'verify']),
       )
       .option('--self-correct', 'rewrite committed tokens of the block the model is sure are wrong (LLaDA2.1 T2T)')
       .option(
@@ -139,6 +142,11 @@ export function generateCommand(): Command {
         '--max-post-steps <n>',
         'self-correction: steps after a block is full (default 8)',
         int('--max-post-steps', 0),
+      )
+      .option(
+        '--draft-rows <n>',
+        'verify mode: rows of a diffusion draft block per forward, a guess source past the confirmed tokens (default 0)',
+        int('--draft-rows', 0),
       )
       .option('--fuse-commit', "append a final block's K/V inside the next block's first forward")
       .option('--no-eos-stop', 'keep generating past an end-of-text token')
@@ -169,6 +177,7 @@ export function generateCommand(): Command {
           editThreshold: flags.editThreshold,
           maxPostSteps: flags.maxPostSteps,
           fuseCommit: flags.fuseCommit,
+          draftRows: flags.draftRows,
           stopAtEos: flags.eosStop,
           suppressEos: flags.suppressEos,
         };

@@ -1,0 +1,120 @@
+// Verified block decoding (mode 'verify'): its tokens must be exactly mode 'ar''s, with fewer
+// forwards when guesses are right; guess sources and limits; clear errors.
+import { Model, Trainer } from '@seed-diffusion/model';
+
+import { decode, promptLookup, type DecodeEvent } from '../src';
+import { EOS, MASK, promptOf, tinyModel } from './tiny-model';
+
+const model = tinyModel();
+
+describe('promptLookup', () => {
+  test('continues the latest earlier occurrence of the longest suffix n-gram (3, 2, then 1)', () => {
+    const ctx = Int32Array.of(1, 2, 3, 9, 1, 2, 3, 7, 8, 5, 1, 2, 3);
+    // suffix [1 2 3] last seen at 4 → continues 7 8 5
+    expect(Array.from(promptLookup(ctx, ctx.length, 3))).toEqual([7, 8, 5]);
+    expect(Array.from(promptLookup(ctx, ctx.length, 10))).toEqual([7, 8, 5, 1, 2, 3]);
+    // only a 1-gram repeats: 4 after the earlier 6
+    expect(Array.from(promptLookup(Int32Array.of(6, 4, 5, 6), 4, 2))).toEqual([4, 5]);
+    expect(promptLookup(Int32Array.of(1, 2, 3), 3, 4)).toHaveLength(0);
+    expect(promptLookup(Int32Array.of(1), 1, 4)).toHaveLength(0);
+  });
+});
+
+describe('on a random tiny model', () => {
+  test.each([
+    [1, 0, 5],
+    [2, 0, 12],
+    [4, 0, 7],
+    [4, 4, 16],
+    [6, 3, 30],
+  ])('block %i, %i draft rows, prompt %i: the same tokens as mode ar', (blockSize, draftRows, plen) => {
+    const prompt = promptOf(plen, 1);
+    const o = { maxNewTokens: 40, stopAtEos: false };
+    const ar = decode(model, prompt, { ...o, mode: 'ar' });
+    const v = decode(model, prompt, { ...o, mode: 'verify', blockSize, draftRows });
+    expect(Array.from(v.tokens)).toEqual(Array.from(ar.tokens));
+    expect(v.stats.forwards).toBeLessThanOrEqual(ar.stats.forwards);
+    expect(v.stats.accepted).toBeLessThanOrEqual(v.stats.drafted);
+    expect(v.stats.generatedTokens).toBe(40);
+    // every forward commits the confirmed guesses and one more token
+    expect(v.stats.forwards).toBe(40 - v.stats.accepted);
+  });
+
+  test('events: one block per forward, committed positions contiguous from the prompt', () => {
+    const prompt = promptOf(9);
+    const events: DecodeEvent[] = [];
+    const r = decode(model, prompt, {
+      mode: 'verify',
+      maxNewTokens: 20,
+      stopAtEos: false,
+      onEvent: (e) => events.push(e),
+    });
+    const steps = events.flatMap((e) => (e.type === 'step' ? [e] : []));
+    expect(steps).toHaveLength(r.stats.forwards);
+    const pos = steps.flatMap((s) => s.committed.map((c) => c.pos));
+    expect(pos).toEqual(Array.from({ length: 20 }, (_, i) => 9 + i));
+    expect(steps.flatMap((s) => s.committed.map((c) => c.token))).toEqual(Array.from(r.tokens));
+    expect(r.stats.blockSize).toBe(4); // the verify default
+  });
+
+  test('EOS, max new tokens and the context bound the output as in mode ar', () => {
+    const prompt = promptOf(10, 3);
+    const ar = decode(model, prompt, { mode: 'ar', maxNewTokens: 60 });
+    const v = decode(model, prompt, { mode: 'verify', maxNewTokens: 60 });
+    expect(Array.from(v.tokens)).toEqual(Array.from(ar.tokens));
+    expect(v.stats.stopReason).toBe(ar.stats.stopReason);
+    const near = decode(model, promptOf(90), { mode: 'verify', maxNewTokens: 50, stopAtEos: false, draftRows: 4 });
+    expect(near.tokens).toHaveLength(6);
+    expect(near.stats.stopReason).toBe('context');
+    const arNear = decode(model, promptOf(90), { mode: 'ar', maxNewTokens: 50, stopAtEos: false });
+    expect(Array.from(near.tokens)).toEqual(Array.from(arNear.tokens));
+    const sup = decode(model, prompt, { mode: 'verify', maxNewTokens: 30, suppressEos: true, stopAtEos: false });
+    expect(Array.from(sup.tokens)).not.toContain(EOS);
+    expect(Array.from(sup.tokens)).toEqual(
+      Array.from(decode(model, prompt, { mode: 'ar', maxNewTokens: 30, suppressEos: true, stopAtEos: false }).tokens),
+    );
+  });
+
+  test('clear errors: sampling, self-correction, a model without forwardVerify', () => {
+    expect(() => decode(model, [1, 2], { mode: 'verify', temperature: 0.7 })).toThrow(
+      /temperature: mode 'verify' reproduces greedy decoding/,
+    );
+    expect(() => decode(model, [1, 2], { mode: 'verify', selfCorrect: true })).toThrow(/selfCorrect/);
+    expect(() => decode(model, [1, 2], { mode: 'verify', draftRows: -1 })).toThrow(
+      /draftRows: must be an integer >= 0/,
+    );
+    const plain = { config: model.config, newCache: () => model.newCache(), prefill: () => undefined };
+    expect(() => decode(plain as never, [1, 2], { mode: 'verify' })).toThrow(/needs a model with forwardVerify/);
+    expect(() => decode(model, [1, MASK], { mode: 'verify' })).toThrow(/prompt token 1 is 63/);
+  });
+});
+
+test('on a trained model, repeated code is confirmed several tokens per forward, identical to mode ar', () => {
+  const PERIOD = 12;
+  const next = (i: number) => (i * 5) % PERIOD;
+  const m = Model.init(
+    {
+      vocabSize: 16,
+      hiddenSize: 32,
+      numLayers: 2,
+      numHeads: 4,
+      numKvHeads: 2,
+      intermediateSize: 64,
+      maskTokenId: 15,
+      eosTokenId: 14,
+      maxSeqLen: 128,
+      trainedBlockSizes: [1, 4, 8],
+    },
+    3,
+  );
+  const train = Int32Array.from({ length: 20000 }, (_, i) => next(i));
+  new Trainer(m, { train }, { steps: 120, batch: 8, seqLen: 32, lr: 1e-2, seed: 1 }).run();
+  const prompt = Array.from({ length: 20 }, (_, i) => next(i));
+  const o = { maxNewTokens: 48, stopAtEos: false };
+  const ar = decode(m, prompt, { ...o, mode: 'ar' });
+  for (const draftRows of [0, 4]) {
+    const v = decode(m, prompt, { ...o, mode: 'verify', blockSize: 6, draftRows });
+    expect(Array.from(v.tokens)).toEqual(Array.from(ar.tokens));
+    expect(v.stats.tokensPerForward).toBeGreaterThan(1.5);
+  }
+});
