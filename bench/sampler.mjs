@@ -1,7 +1,9 @@
 // Sampler benchmark: tokens/s and tokens per forward of autoregressive decoding (b = 1, one forward
 // per token), block decoding without a cache, and block decoding with the exact KV cache
-// (b = 4..64), at prompt lengths 64 and 1024 on held-out code; the relative forward time T(b)/T(1)
-// (Seed Diffusion fig. 2b); and the quality of the greedy continuations against the true ones.
+// (b = 4..64), and verified block decoding (mode 'verify', b = 2..8: guesses confirmed against b = 1
+// decoding in the same forward, so its tokens must equal AR's — checked per prompt), at prompt
+// lengths 64 and 1024 on held-out code; the relative forward time T(b)/T(1) (Seed Diffusion
+// fig. 2b); and the quality of the greedy continuations against the true ones.
 //
 //   tools/pnpm bench sampler [--model DIR] [--prompts FILE|DIR] [--shard FILE] [--gen 128] [--samples 2]
 //                            [--threshold 0.9] [--all-nocache] [--random-init PRESET] [--threads N]
@@ -38,6 +40,8 @@ const GEN = Number(opt('gen', 128));
 const SAMPLES = Number(opt('samples', 2));
 const TAU = Number(opt('threshold', 0.9));
 const BLOCKS = [4, 8, 16, 32, 64];
+// Verified decoding: tokens per forward at most b (b − 1 guesses + the token after them).
+const VERIFY_BLOCKS = [2, 3, 4, 6, 8];
 const PROMPTS = [64, 1024];
 const randomInit = opt('random-init', null);
 if (opt('threads', null)) backend().numThreads = Number(opt('threads', null));
@@ -155,17 +159,25 @@ function windows(P) {
 }
 
 // ------------------------------------------------------------------ decoding runs
-function measure(P, label, opts) {
+// Greedy AR tokens per prompt window: mode 'verify' must reproduce them exactly.
+const arTokens = new Map();
+function measure(P, label, opts, ref = null) {
+  let identical = true;
   let tokens = 0;
   let forwards = 0;
   let wall = 0;
   let match = 0;
-  for (const w of windows(P)) {
+  for (const [wi, w] of windows(P).entries()) {
     const r = decode(model, w.prompt, { maxNewTokens: GEN, stopAtEos: false, threshold: TAU, ...opts });
     tokens += r.tokens.length;
     forwards += r.stats.forwards;
     wall += r.stats.wallSeconds;
     for (let i = 0; i < r.tokens.length; i++) if (r.tokens[i] === w.truth[i]) match++;
+    if (ref) {
+      const a = ref.get(`${P}:${wi}`);
+      if (a) identical &&= a.length === r.tokens.length && a.every((t, i) => t === r.tokens[i]);
+      else ref.set(`${P}:${wi}`, r.tokens);
+    }
   }
   const row = {
     prompt: P,
@@ -174,11 +186,13 @@ function measure(P, label, opts) {
     tokens_per_forward: tokens / forwards,
     quality: match / tokens,
     wall_s: wall,
+    ...(ref && opts.mode !== 'ar' ? { identical_to_ar: identical } : {}),
   };
   console.log(
     `P=${String(P).padStart(4)}  ${label.padEnd(18)} ${row.tokens_per_s.toFixed(1).padStart(8)} tok/s  ` +
       `${row.tokens_per_forward.toFixed(2).padStart(5)} tok/fwd  match ${(100 * row.quality).toFixed(1).padStart(5)}%  ` +
-      `(${wall.toFixed(2)} s)`,
+      `(${wall.toFixed(2)} s)` +
+      (row.identical_to_ar === undefined ? '' : row.identical_to_ar ? '  = ar tokens' : '  DIFFERS FROM ar'),
   );
   return row;
 }
@@ -223,7 +237,9 @@ decode(model, stream.subarray(0, 16), { maxNewTokens: 16, blockSize: 8 }); // wa
 const rows = [];
 const rel = {};
 for (const P of promptLens) {
-  rows.push(measure(P, 'ar', { mode: 'ar' }));
+  rows.push(measure(P, 'ar', { mode: 'ar' }, arTokens));
+  for (const b of VERIFY_BLOCKS) rows.push(measure(P, `verify b=${b}`, { mode: 'verify', blockSize: b }, arTokens));
+  rows.push(measure(P, 'verify b=4 draft 4', { mode: 'verify', blockSize: 4, draftRows: 4 }, arTokens));
   for (const b of BLOCKS) {
     rows.push(measure(P, `cache b=${b}`, { blockSize: b }));
     if (b === 32 || flag('all-nocache')) rows.push(measure(P, `nocache b=${b}`, { blockSize: b, mode: 'nocache' }));
@@ -240,6 +256,11 @@ const noc = get(Plong, 'nocache b=32');
 const best = rows
   .filter((r) => r.prompt === Plong && r.label.startsWith('cache'))
   .sort((a, b) => b.tokens_per_s - a.tokens_per_s)[0];
+// Verified decoding reproduces AR's greedy tokens (checked per window): quality matched exactly.
+const bestVerify = (P) =>
+  rows
+    .filter((r) => r.prompt === P && r.label.startsWith('verify') && r.identical_to_ar)
+    .sort((a, b) => b.tokens_per_s - a.tokens_per_s)[0];
 const r3 = (x) => Number(x.toFixed(3));
 finish({
   bench: 'sampler',
@@ -255,11 +276,31 @@ finish({
   tokens_per_forward: r3(blk.tokens_per_forward),
   quality_block: r3(blk.quality),
   quality_ar: r3(ar.quality),
+  verified_vs_ar_tokens_per_s: bestVerify(Plong) ? r3(bestVerify(Plong).tokens_per_s / ar.tokens_per_s) : null,
   best_block: {
     label: best.label,
     tokens_per_s: r3(best.tokens_per_s),
     vs_ar: r3(best.tokens_per_s / ar.tokens_per_s),
   },
+  verified: Object.fromEntries(
+    promptLens.map((P) => {
+      const v = bestVerify(P);
+      const a = get(P, 'ar');
+      return [
+        `prompt${P}`,
+        v
+          ? {
+              label: v.label,
+              tokens_per_s: r3(v.tokens_per_s),
+              vs_ar: r3(v.tokens_per_s / a.tokens_per_s),
+              tokens_per_forward: r3(v.tokens_per_forward),
+              quality: r3(v.quality),
+              identical_to_ar: true,
+            }
+          : { identical_to_ar: false },
+      ];
+    }),
+  ),
   relative_forward_time: rel,
   runs: rows.map((r) => ({
     ...r,

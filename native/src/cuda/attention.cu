@@ -49,10 +49,11 @@ int check_shape(const char* op, const Shape& s) {
   if (s.mask == SD_MASK_VERIFY &&
       (s.block < 1 || s.origin > s.block || (long)s.block + s.origin > s.Tq ||
        (long)s.q_offset + s.Tq != s.Tk))
-    return sdc::fail(SD_EINVAL,
-                "%s: verify needs 1 <= clean rows (block) %d, mask rows (origin) %d <= clean rows, "
-                "clean + mask rows <= Tq %d and q_offset %d + Tq = Tk %d",
-                op, s.block, s.origin, s.Tq, s.q_offset, s.Tk);
+    return sdc::fail(
+        SD_EINVAL,
+        "%s: verify needs 1 <= clean rows (block) %d, mask rows (origin) %d <= clean rows, "
+        "clean + mask rows <= Tq %d and q_offset %d + Tq = Tk %d",
+        op, s.block, s.origin, s.Tq, s.q_offset, s.Tk);
   if (s.mask == SD_MASK_PREFIX && (long)s.q_offset + s.Tq > s.Tk)
     return sdc::fail(SD_EINVAL, "%s: prefix needs q_offset + Tq <= Tk, got %d + %d > %d", op,
                      s.q_offset, s.Tq, s.Tk);
