@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 
 import { backend } from '@seed-diffusion/native';
-import type { ModelConfigInput, TrainOptions } from '@seed-diffusion/model';
+import type { DatasetMeta, ModelConfigInput, TrainOptions } from '@seed-diffusion/model';
 import { Model, PRESETS, Trainer, makeConfig, openDataset, parameterCount } from '@seed-diffusion/model';
 
 const int = (name: string, v: string | undefined): number | undefined => {
@@ -57,12 +57,16 @@ export function trainCommand(): Command {
     .option('--checkpoint-every <n>', 'checkpoint every N steps', '200')
     .option('--threads <n>', 'CPU threads for the kernels')
     .option('--seed <n>', 'random seed', '0')
+    .option(
+      '--init <dir>',
+      'start from the weights of a model folder or checkpoint (fine-tune: its config, fresh optimiser and schedule)',
+    )
     .option('--resume', 'continue from <out>/checkpoint (same data; bit-identical on CPU)')
     .option(
       '--extend-to <n>',
       'with --resume: train on to N steps in all; the LR schedule and the curriculum are recomputed for the new length',
     )
-    .action((o: Record<string, string | boolean | undefined>) => {
+    .action((o: Record<string, string | boolean | undefined>, cmd: Command) => {
       const s = (k: string) => o[k] as string | undefined;
       const b = backend();
       if (o.threads !== undefined) b.numThreads = int('threads', s('threads')) as number;
@@ -76,6 +80,11 @@ export function trainCommand(): Command {
         checkpointEvery: int('checkpoint-every', s('checkpointEvery')),
       };
       let trainer: Trainer;
+      if (o.init !== undefined && (o.resume || cmd.getOptionValueSource('config') === 'cli')) {
+        throw new Error(
+          `--init ${o.init}: the model folder's config is used, so it cannot be combined with ${o.resume ? '--resume' : '--config'}`,
+        );
+      }
       if (o.resume) {
         if (!fs.existsSync(ckpt)) throw new Error(`--resume: ${ckpt} does not exist`);
         const extendTo = int('extend-to', s('extendTo'));
@@ -88,25 +97,28 @@ export function trainCommand(): Command {
         }
         console.log(`resuming from ${ckpt} at step ${trainer.step}/${trainer.opts.steps}`);
       } else {
-        const name = s('config') as string;
-        let fields: Partial<ModelConfigInput>;
-        if (PRESETS[name]) fields = PRESETS[name];
-        else if (fs.existsSync(name)) fields = JSON.parse(fs.readFileSync(name, 'utf8'));
-        else throw new Error(`--config: ${name} is neither a preset (${Object.keys(PRESETS).join(', ')}) nor a file`);
         const seq = int('seq', s('seq')) as number;
         const blockSizes = (s('blockSizes') as string).split(',').map((x) => int('block-sizes', x.trim()) as number);
-        const config = makeConfig({
-          ...(fields as ModelConfigInput),
-          maxSeqLen: Math.max(seq, fields.maxSeqLen ?? 0),
-          vocabSize: ds.meta.vocabSize,
-          maskTokenId: ds.meta.maskTokenId,
-          eosTokenId: ds.meta.eosTokenId,
-          padTokenId: ds.meta.padTokenId,
-          attentionTopology: s('topology') as 'block_diff' | 'bidir',
-          trainedBlockSizes: blockSizes,
-        });
         const seed = int('seed', s('seed')) as number;
-        const model = Model.init(config, seed, b);
+        const model =
+          o.init !== undefined ? initFrom(s('init') as string, ds.meta, seq) : Model.init(newConfig(), seed, b);
+        function newConfig() {
+          const name = s('config') as string;
+          let fields: Partial<ModelConfigInput>;
+          if (PRESETS[name]) fields = PRESETS[name];
+          else if (fs.existsSync(name)) fields = JSON.parse(fs.readFileSync(name, 'utf8'));
+          else throw new Error(`--config: ${name} is neither a preset (${Object.keys(PRESETS).join(', ')}) nor a file`);
+          return makeConfig({
+            ...(fields as ModelConfigInput),
+            maxSeqLen: Math.max(seq, fields.maxSeqLen ?? 0),
+            vocabSize: ds.meta.vocabSize,
+            maskTokenId: ds.meta.maskTokenId,
+            eosTokenId: ds.meta.eosTokenId,
+            padTokenId: ds.meta.padTokenId,
+            attentionTopology: s('topology') as 'block_diff' | 'bidir',
+            trainedBlockSizes: blockSizes,
+          });
+        }
         trainer = new Trainer(
           model,
           { train: ds.train, valid: ds.valid },
@@ -174,4 +186,28 @@ export function trainCommand(): Command {
           `; checkpoint ${ckpt}; curves ${path.join(out, 'training_curves.svg')}`,
       );
     });
+}
+
+/**
+ * Loads the weights to fine-tune from a model folder or a run's checkpoint/, checking that they fit
+ * the dataset (same vocabulary and special ids) and the sequence length.
+ */
+function initFrom(dir: string, meta: DatasetMeta, seq: number): Model {
+  if (!fs.existsSync(path.join(dir, 'config.json'))) {
+    throw new Error(`--init ${dir}: no config.json there (give a model folder or a run's checkpoint/)`);
+  }
+  const model = Model.load(dir);
+  const c = model.config;
+  const ids: [string, number, number][] = [
+    ['vocabSize', c.vocabSize, meta.vocabSize],
+    ['maskTokenId', c.maskTokenId, meta.maskTokenId],
+    ['eosTokenId', c.eosTokenId, meta.eosTokenId],
+    ['padTokenId', c.padTokenId, meta.padTokenId],
+  ];
+  for (const [field, got, want] of ids) {
+    if (got !== want)
+      throw new Error(`--init ${dir}: ${field} is ${got} but the dataset's is ${want} (another tokenizer)`);
+  }
+  if (seq > c.maxSeqLen) throw new Error(`--init ${dir}: --seq ${seq} exceeds the model's context of ${c.maxSeqLen}`);
+  return model;
 }
