@@ -1,4 +1,4 @@
-// `data build` → `train` → `train --resume --extend-to` as a user runs them, on a tiny corpus.
+// `data build` → `train` → `train --resume --extend-to` → `train --init` as a user runs them, on a tiny corpus.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,4 +61,21 @@ test('data build, a short training run, and --resume --extend-to continue it', (
     .split('\n')
     .map((l) => JSON.parse(l).step);
   expect(steps).toEqual([1, 2, 3]);
+
+  // Fine-tune from that checkpoint with another sequence length: its config, a fresh schedule.
+  const ft = path.join(dir, 'ft');
+  const ftArgs = ['--data', data, '--out', ft, '--init', path.join(out, 'checkpoint'), '--steps', '2', '--batch', '2'];
+  r = run('train', ...ftArgs, '--seq', '48', '--eval-every', '2');
+  expect(r.stderr).not.toMatch(/Error/);
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/done: step 2/);
+  const cfg = (f: string) => JSON.parse(readFileSync(path.join(f, 'checkpoint', 'config.json'), 'utf8'));
+  expect(cfg(ft).hidden_size).toBe(cfg(out).hidden_size);
+  r = run('train', ...ftArgs, '--config', 'small');
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/--init .*cannot be combined with --config/);
+  r = run('train', ...ftArgs, '--seq', '100000');
+  expect(r.stderr).toMatch(/--seq 100000 exceeds the model's context/);
+  r = run('train', ...ftArgs.slice(0, 6), '--init', dir);
+  expect(r.stderr).toMatch(/no config.json there/);
 });

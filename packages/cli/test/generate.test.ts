@@ -56,6 +56,19 @@ test('generates a continuation; cache and nocache agree; ar is one token per for
   expect(ar.stats).toMatchObject({ blockSize: 1, forwards: 6, tokensPerForward: 1 });
 });
 
+test('--mode verify prints exactly the text of --mode ar', () => {
+  const o = ['for i in range(10):', '--max-new-tokens', '30', '--no-eos-stop'];
+  const ar = json(...o, '--mode', 'ar');
+  const v = json(...o, '--mode', 'verify', '--block', '6', '--draft-rows', '3');
+  expect(v.tokens).toEqual(ar.tokens);
+  expect(v.text).toBe(ar.text);
+  expect(v.stats).toMatchObject({ mode: 'verify', blockSize: 6, generatedTokens: 30 });
+  expect(v.stats.forwards).toBe(30 - (v.stats.accepted as number));
+  const r = run('x', '--model', dir, '--mode', 'verify', '--temperature', '0.5');
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/temperature: mode 'verify' reproduces greedy decoding/);
+});
+
 test('streams text to stdout and the stats to stderr; --show-steps draws every step', () => {
   const r = run('for i in', '--model', dir, '--block', '4', '--max-new-tokens', '8', '--show-steps', '--no-eos-stop');
   expect(r.status).toBe(0);
