@@ -6,7 +6,7 @@
 // fig. 2b); and the quality of the greedy continuations against the true ones.
 //
 //   tools/pnpm bench sampler [--model DIR] [--prompts FILE|DIR] [--shard FILE] [--gen 128] [--samples 2]
-//                            [--threshold 0.9] [--all-nocache] [--random-init PRESET] [--threads N]
+//                            [--threshold 0.9] [--rounds 3] [--all-nocache] [--random-init PRESET] [--threads N]
 //
 // Held-out text: --shard (a validation token shard of the data build) or --prompts (.py files), else
 // HumanEval prompts + reference solutions from ../shared/bench-data (code no training set here holds),
@@ -39,6 +39,7 @@ const modelDir = opt('model', embedded);
 const GEN = Number(opt('gen', 128));
 const SAMPLES = Number(opt('samples', 2));
 const TAU = Number(opt('threshold', 0.9));
+const ROUNDS = Number(opt('rounds', 3));
 const BLOCKS = [4, 8, 16, 32, 64];
 // Verified decoding: tokens per forward at most b (b − 1 guesses + the token after them).
 const VERIFY_BLOCKS = [2, 3, 4, 6, 8];
@@ -236,16 +237,38 @@ decode(model, stream.subarray(0, 16), { maxNewTokens: 16, blockSize: 8 }); // wa
 
 const rows = [];
 const rel = {};
+// The machine's speed drifts between runs (a shared VM): every fast mode is measured in each of
+// ROUNDS rounds, interleaved, and its fastest round is kept (tokens and quality are the same every
+// round: greedy decoding is deterministic). The slow no-cache mode runs once.
+const keep = (row) => {
+  const i = rows.findIndex((r) => r.prompt === row.prompt && r.label === row.label);
+  if (i < 0) return void rows.push(row);
+  const same = row.identical_to_ar === undefined ? undefined : row.identical_to_ar && rows[i].identical_to_ar;
+  if (row.tokens_per_s > rows[i].tokens_per_s) rows[i] = row;
+  if (same !== undefined) rows[i].identical_to_ar = same;
+};
 for (const P of promptLens) {
-  rows.push(measure(P, 'ar', { mode: 'ar' }, arTokens));
-  for (const b of VERIFY_BLOCKS) rows.push(measure(P, `verify b=${b}`, { mode: 'verify', blockSize: b }, arTokens));
-  rows.push(measure(P, 'verify b=4 draft 4', { mode: 'verify', blockSize: 4, draftRows: 4 }, arTokens));
-  for (const b of BLOCKS) {
-    rows.push(measure(P, `cache b=${b}`, { blockSize: b }));
-    if (b === 32 || flag('all-nocache')) rows.push(measure(P, `nocache b=${b}`, { blockSize: b, mode: 'nocache' }));
+  for (let round = 0; round < ROUNDS; round++) {
+    if (ROUNDS > 1) console.log(`P=${String(P).padStart(4)}  round ${round + 1}/${ROUNDS}`);
+    keep(measure(P, 'ar', { mode: 'ar' }, arTokens));
+    for (const b of VERIFY_BLOCKS) keep(measure(P, `verify b=${b}`, { mode: 'verify', blockSize: b }, arTokens));
+    keep(measure(P, 'verify b=4 draft 4', { mode: 'verify', blockSize: 4, draftRows: 4 }, arTokens));
+    for (const b of BLOCKS) {
+      keep(measure(P, `cache b=${b}`, { blockSize: b }));
+      if (round === 0 && (b === 32 || flag('all-nocache'))) {
+        keep(measure(P, `nocache b=${b}`, { blockSize: b, mode: 'nocache' }));
+      }
+    }
+    keep(measure(P, 'cache b=32 fused', { blockSize: 32, fuseCommit: true }));
   }
-  rows.push(measure(P, 'cache b=32 fused', { blockSize: 32, fuseCommit: true }));
   rel[P] = relativeForwardTime(P);
+}
+for (const r of rows) {
+  console.log(
+    `best  P=${String(r.prompt).padStart(4)}  ${r.label.padEnd(18)} ${r.tokens_per_s.toFixed(1).padStart(8)} tok/s  ` +
+      `${r.tokens_per_forward.toFixed(2).padStart(5)} tok/fwd  match ${(100 * r.quality).toFixed(1).padStart(5)}%` +
+      (r.identical_to_ar === undefined ? '' : r.identical_to_ar ? '  = ar tokens' : '  DIFFERS FROM ar'),
+  );
 }
 
 const get = (P, label) => rows.find((r) => r.prompt === P && r.label === label);
@@ -269,6 +292,7 @@ finish({
   held_out: source,
   prompt_lengths: promptLens,
   gen_tokens: GEN,
+  rounds: ROUNDS,
   threshold: TAU,
   quality_measure: 'fraction of generated positions equal to the true continuation (greedy, no EOS stop)',
   cache_vs_nocache_prompt1024: r3(blk.tokens_per_s / noc.tokens_per_s),
