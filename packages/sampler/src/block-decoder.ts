@@ -15,6 +15,7 @@ import type {
   StepEvent,
   StopReason,
 } from './events';
+import { finishStats, newStats } from './events';
 import type { DecodingCache, DecodingModel } from './model-api';
 import { resolveOptions, type SamplerOptions } from './options';
 import { CommitPolicy, selectEdits } from './policies';
@@ -100,26 +101,7 @@ export function* decodeSteps(
   const t0 = performance.now();
   const canvas = new Int32Array(limit);
   canvas.set(promptIds);
-  const stats: DecodeStats = {
-    mode: opts.mode,
-    blockSize: b,
-    promptTokens: L,
-    generatedTokens: 0,
-    blocks: 0,
-    stepForwards: 0,
-    commitForwards: 0,
-    forwards: 0,
-    prefillForwards: 0,
-    fusedCommits: 0,
-    edits: 0,
-    drafted: 0,
-    accepted: 0,
-    tokensPerForward: 0,
-    wallSeconds: 0,
-    prefillSeconds: 0,
-    tokensPerSecond: 0,
-    stopReason: 'max_new_tokens',
-  };
+  const stats = newStats(opts.mode, b, L, 'max_new_tokens');
 
   // Prefill the prompt's complete blocks; the tail shares the first generated block.
   let start = Math.floor(L / b) * b;
@@ -318,11 +300,7 @@ export function* decodeSteps(
   }
 
   const tokens = canvas.slice(L, end);
-  stats.generatedTokens = tokens.length;
-  stats.stopReason = stopReason;
-  stats.wallSeconds = (performance.now() - t0) / 1000;
-  stats.tokensPerForward = stats.forwards > 0 ? tokens.length / stats.forwards : 0;
-  stats.tokensPerSecond = stats.wallSeconds > 0 ? tokens.length / stats.wallSeconds : 0;
+  finishStats(stats, tokens, stopReason, t0);
   const done: DoneEvent = { type: 'done', tokens, stats };
   yield done;
   return { tokens, stats };

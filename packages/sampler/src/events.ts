@@ -100,3 +100,42 @@ export interface DoneEvent {
 
 export type DecodeEvent = BlockStartEvent | StepEvent | BlockEndEvent | DoneEvent;
 export type DecodeListener = (e: DecodeEvent) => void;
+
+/** Zeroed stats for a decode that is starting. */
+export function newStats(
+  mode: DecodeMode,
+  blockSize: number,
+  promptTokens: number,
+  stopReason: StopReason,
+): DecodeStats {
+  return {
+    mode,
+    blockSize,
+    promptTokens,
+    generatedTokens: 0,
+    blocks: 0,
+    stepForwards: 0,
+    commitForwards: 0,
+    forwards: 0,
+    prefillForwards: 0,
+    fusedCommits: 0,
+    edits: 0,
+    drafted: 0,
+    accepted: 0,
+    tokensPerForward: 0,
+    wallSeconds: 0,
+    prefillSeconds: 0,
+    tokensPerSecond: 0,
+    stopReason,
+  };
+}
+
+/** Fills the totals once a decode has produced `tokens` (t0: its performance.now() start). */
+export function finishStats(stats: DecodeStats, tokens: Int32Array, stopReason: StopReason, t0: number): DecodeStats {
+  stats.generatedTokens = tokens.length;
+  stats.stopReason = stopReason;
+  stats.wallSeconds = (performance.now() - t0) / 1000;
+  stats.tokensPerForward = stats.forwards > 0 ? tokens.length / stats.forwards : 0;
+  stats.tokensPerSecond = stats.wallSeconds > 0 ? tokens.length / stats.wallSeconds : 0;
+  return stats;
+}

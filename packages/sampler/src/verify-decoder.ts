@@ -17,7 +17,7 @@
 import { backend } from '@seed-diffusion/native';
 
 import { decodeLogitRows, type RowFilters } from './decode-rows';
-import type { DecodeEvent, DecodeStats, StopReason } from './events';
+import { finishStats, newStats, type DecodeEvent, type StopReason } from './events';
 import type { DecodeResult } from './block-decoder';
 import type { DecodingCache, DecodingModel } from './model-api';
 import type { SamplerOptions } from './options';
@@ -68,26 +68,7 @@ export function* decodeVerifiedSteps(
   const filters: RowFilters = { maskId, banId: opts.suppressEos ? eosId : -1, temperature: 0, topK: 0, topP: 1 };
   const bk = backend();
   const t0 = performance.now();
-  const stats: DecodeStats = {
-    mode: 'verify',
-    blockSize: b,
-    promptTokens: L,
-    generatedTokens: 0,
-    blocks: 0,
-    stepForwards: 0,
-    commitForwards: 0,
-    forwards: 0,
-    prefillForwards: 0,
-    fusedCommits: 0,
-    edits: 0,
-    drafted: 0,
-    accepted: 0,
-    tokensPerForward: 0,
-    wallSeconds: 0,
-    prefillSeconds: 0,
-    tokensPerSecond: 0,
-    stopReason: limit < L + opts.maxNewTokens ? 'context' : 'max_new_tokens',
-  };
+  const stats = newStats('verify', b, L, limit < L + opts.maxNewTokens ? 'context' : 'max_new_tokens');
 
   // The prompt but its last token goes into the cache causally (b = 1), as mode 'ar' would have it;
   // the last token is the first forward's first clean row.
@@ -204,11 +185,7 @@ export function* decodeVerifiedSteps(
   }
 
   const tokens = ctx.slice(L, len);
-  stats.generatedTokens = tokens.length;
-  stats.stopReason = stopReason;
-  stats.wallSeconds = (performance.now() - t0) / 1000;
-  stats.tokensPerForward = stats.forwards > 0 ? tokens.length / stats.forwards : 0;
-  stats.tokensPerSecond = stats.wallSeconds > 0 ? tokens.length / stats.wallSeconds : 0;
+  finishStats(stats, tokens, stopReason, t0);
   yield { type: 'done', tokens, stats };
   return { tokens, stats };
 }

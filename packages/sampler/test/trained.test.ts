@@ -1,32 +1,14 @@
 // Behaviour that needs a model that has learnt something: a few seconds of block-diffusion training
 // (the model package's Trainer) on a cyclic token stream, then decoding it.
-import { Model, Trainer } from '@seed-diffusion/model';
+import type { Model } from '@seed-diffusion/model';
 
 import { decode } from '../src';
-import './tiny-model'; // one OpenMP thread
+import { cycleNext as next, trainedCycleModel } from './tiny-model'; // one OpenMP thread
 
-const PERIOD = 12;
-const next = (i: number) => (i * 5) % PERIOD;
 let model: Model;
 
 beforeAll(() => {
-  model = Model.init(
-    {
-      vocabSize: 16,
-      hiddenSize: 32,
-      numLayers: 2,
-      numHeads: 4,
-      numKvHeads: 2,
-      intermediateSize: 64,
-      maskTokenId: 15,
-      eosTokenId: 14,
-      maxSeqLen: 128,
-      trainedBlockSizes: [1, 4, 8, 16],
-    },
-    3,
-  );
-  const train = Int32Array.from({ length: 20000 }, (_, i) => next(i));
-  new Trainer(model, { train }, { steps: 150, batch: 8, seqLen: 32, lr: 1e-2, seed: 1, editStart: 1 }).run();
+  model = trainedCycleModel([1, 4, 8, 16], { steps: 150, editStart: 1 });
 });
 
 const prompt = Array.from({ length: 10 }, (_, i) => next(i));

@@ -1,9 +1,7 @@
 // Verified block decoding (mode 'verify'): its tokens must be exactly mode 'ar''s, with fewer
 // forwards when guesses are right; guess sources and limits; clear errors.
-import { Model, Trainer } from '@seed-diffusion/model';
-
 import { decode, promptLookup, type DecodeEvent } from '../src';
-import { EOS, MASK, promptOf, tinyModel } from './tiny-model';
+import { cycleNext, EOS, MASK, promptOf, tinyModel, trainedCycleModel } from './tiny-model';
 
 const model = tinyModel();
 
@@ -90,26 +88,8 @@ describe('on a random tiny model', () => {
 });
 
 test('on a trained model, repeated code is confirmed several tokens per forward, identical to mode ar', () => {
-  const PERIOD = 12;
-  const next = (i: number) => (i * 5) % PERIOD;
-  const m = Model.init(
-    {
-      vocabSize: 16,
-      hiddenSize: 32,
-      numLayers: 2,
-      numHeads: 4,
-      numKvHeads: 2,
-      intermediateSize: 64,
-      maskTokenId: 15,
-      eosTokenId: 14,
-      maxSeqLen: 128,
-      trainedBlockSizes: [1, 4, 8],
-    },
-    3,
-  );
-  const train = Int32Array.from({ length: 20000 }, (_, i) => next(i));
-  new Trainer(m, { train }, { steps: 120, batch: 8, seqLen: 32, lr: 1e-2, seed: 1 }).run();
-  const prompt = Array.from({ length: 20 }, (_, i) => next(i));
+  const m = trainedCycleModel([1, 4, 8], { steps: 120 });
+  const prompt = Array.from({ length: 20 }, (_, i) => cycleNext(i));
   const o = { maxNewTokens: 48, stopAtEos: false };
   const ar = decode(m, prompt, { ...o, mode: 'ar' });
   for (const draftRows of [0, 4]) {
