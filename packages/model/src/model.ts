@@ -132,11 +132,9 @@ export class Model {
     const n = m + v + d;
     const ids = new Int32Array(n).fill(c.maskTokenId);
     ids.set(clean);
+    // All n rows are written at the cache tail; the highest position (len + m + d − 1) is below len + n.
     this.checkIds('forwardVerify', cache, ids);
     const len = cache.length;
-    if (len + m + d > c.maxSeqLen) {
-      throw new RangeError(`forwardVerify: draft rows reach position ${len + m + d}, past maxSeqLen ${c.maxSeqLen}`);
-    }
     for (let i = 0; i < m; i++) {
       if (clean[i] === c.maskTokenId) throw new Error(`forwardVerify: clean token ${i} is [MASK]`);
     }

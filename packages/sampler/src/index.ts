@@ -39,5 +39,4 @@ export { findStop, generateText, streamText } from './stream';
 export type { TextCodec, TextRequest, TextResult } from './stream';
 export { MASK_GLYPH, renderBlock, TerminalView, visible } from './terminal-view';
 export type { RenderOptions, ViewStream } from './terminal-view';
-export { canVerify, decodeVerifiedSteps, promptLookup } from './verify-decoder';
-export type { VerifyingModel } from './verify-decoder';
+export { decodeVerifiedSteps, promptLookup } from './verify-decoder';

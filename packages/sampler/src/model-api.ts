@@ -41,4 +41,10 @@ export interface DecodingModel {
   ): Tensor;
   /** No-cache forward: logits [ids.length, V], or [rows.length, V] for the listed rows. */
   forwardFull(ids: Int32Array, topology: FullTopology, opts?: { rows?: Int32Array }): Tensor;
+  /**
+   * Mode 'verify' only: `clean` rows at positions [cache.length, …), one single-token [MASK] row after
+   * each of the first `masks` (b = 1 decoding's view), then `draft` [MASK] rows past the clean rows;
+   * logits for the mask and draft rows. K/V land at the cache tail; cache.length is left to the caller.
+   */
+  forwardVerify?(cache: DecodingCache, clean: Int32Array, opts: { masks: number; draft?: number }): Tensor;
 }

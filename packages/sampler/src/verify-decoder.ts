@@ -19,21 +19,8 @@ import { backend } from '@seed-diffusion/native';
 import { decodeLogitRows, type RowFilters } from './decode-rows';
 import { finishStats, newStats, type DecodeEvent, type StopReason } from './events';
 import type { DecodeResult } from './block-decoder';
-import type { DecodingCache, DecodingModel } from './model-api';
+import type { DecodingModel } from './model-api';
 import type { SamplerOptions } from './options';
-
-/** The model call verified decoding needs on top of DecodingModel (the project's Model has it). */
-export interface VerifyingModel extends DecodingModel {
-  forwardVerify(
-    cache: DecodingCache,
-    clean: Int32Array,
-    opts: { masks: number; draft?: number; rows?: Int32Array },
-  ): import('@seed-diffusion/native').Tensor;
-}
-
-export function canVerify(model: DecodingModel): model is VerifyingModel {
-  return typeof (model as Partial<VerifyingModel>).forwardVerify === 'function';
-}
 
 /** Longest n-gram (n = 3, 2, 1) ending the context that occurred before: the tokens after its latest occurrence. */
 export function promptLookup(ctx: Int32Array, len: number, max: number): Int32Array {
@@ -58,9 +45,10 @@ export function* decodeVerifiedSteps(
   opts: SamplerOptions,
   shouldStop?: (generated: Int32Array) => boolean,
 ): Generator<DecodeEvent, DecodeResult, void> {
-  if (!canVerify(model)) {
+  if (!model.forwardVerify) {
     throw new Error("mode 'verify' needs a model with forwardVerify (the @seed-diffusion/model Model has it)");
   }
+  const forwardVerify = model.forwardVerify.bind(model);
   const { vocabSize: V, maskTokenId: maskId, eosTokenId: eosId, maxSeqLen } = model.config;
   const b = opts.blockSize;
   const L = promptIds.length;
@@ -104,7 +92,7 @@ export function* decodeVerifiedSteps(
       fixed: new Uint8Array(m),
       forwards: stats.forwards,
     };
-    const logits = model.forwardVerify(cache, clean, { masks: m, draft: d });
+    const logits = forwardVerify(cache, clean, { masks: m, draft: d });
     let rows;
     try {
       if (logits.length !== (m + d) * V) {

@@ -1,12 +1,18 @@
 // Self-attention sub-layer: RMSNorm → q/k/v projections (+bias) → RoPE → masked attention
 // (grouped-query) → output projection, added to the residual. Forward and backward.
-import type { Backend, Tensor } from '@seed-diffusion/native';
+import type { AttnShape, Backend, Tensor } from '@seed-diffusion/native';
 
 import type { GradScratch, LayerActs } from '../activations';
 import { rowsOf, zero } from '../activations';
 import type { ModelConfig } from '../config';
 import type { LayerViews } from '../params';
-import type { Topology } from '../topology';
+import type { SeqAttention, Topology } from '../topology';
+
+/** The attention call's shape for one sequence of the topology (forward and backward alike). */
+function attnShape(c: ModelConfig, s: SeqAttention): AttnShape {
+  const { nq: Tq, Tk, mask, block, origin, qOffset } = s;
+  return { Tq, Tk, Hq: c.numHeads, Hkv: c.numKvHeads, D: c.headDim, mask, block, origin, qOffset };
+}
 
 export function attentionForward(
   b: Backend,
@@ -47,17 +53,7 @@ export function attentionForward(
       topo.values(l, s),
       att.slice(s.q0 * qd, s.nq * qd),
       keepLse ? a.lse.slice(s.q0 * c.numHeads, s.nq * c.numHeads) : null,
-      {
-        Tq: s.nq,
-        Tk: s.Tk,
-        Hq: c.numHeads,
-        Hkv: c.numKvHeads,
-        D,
-        mask: s.mask,
-        block: s.block,
-        origin: s.origin,
-        qOffset: s.qOffset,
-      },
+      attnShape(c, s),
     );
   }
   const res2 = rowsOf(a.res2, n, d);
@@ -100,17 +96,7 @@ export function attentionBackward(
       qs(dq),
       ks(dk),
       ks(dv),
-      {
-        Tq: s.nq,
-        Tk: s.Tk,
-        Hq: c.numHeads,
-        Hkv: c.numKvHeads,
-        D,
-        mask: s.mask,
-        block: s.block,
-        origin: s.origin,
-        qOffset: s.qOffset,
-      },
+      attnShape(c, s),
     );
   }
   // RoPE is a rotation: its backward is the inverse rotation of the gradient.
