@@ -75,12 +75,10 @@ export function* decodeVerifiedSteps(
   for (let fwd = 0; len < limit; fwd++) {
     const C = cache.length; // = len - 1: the last final token is the first clean row
     // Room: the cache (and positions) must hold the 2k + 2 + d rows written at its tail.
-    const room = Math.min(cache.maxLen, maxSeqLen) - C;
-    let k = Math.min(guesses.length, b - 1, limit - len - 1, Math.floor((room - 2) / 2));
-    k = Math.max(0, k);
+    const room = cache.maxLen - C; // the cache is at most maxSeqLen rows
+    const k = Math.max(0, Math.min(guesses.length, b - 1, limit - len - 1, Math.floor((room - 2) / 2)));
     const m = k + 1;
-    let d = Math.min(opts.draftRows, Math.max(0, limit - len - m), room - 2 * m);
-    d = Math.max(0, d);
+    const d = Math.max(0, Math.min(opts.draftRows, limit - len - m, room - 2 * m));
     const clean = new Int32Array(m);
     clean[0] = ctx[len - 1];
     clean.set(guesses.subarray(0, k), 1);
