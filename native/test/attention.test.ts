@@ -35,6 +35,14 @@ const shapes: [string, AttnShape][] = [
     'verify: 3 clean, 2 masks, no draft rows',
     { Tq: 5, Tk: 133, Hq: 2, Hkv: 1, D: 16, mask: 'verify', block: 3, origin: 2, qOffset: 128 },
   ],
+  [
+    'verify decode step: GQA group 4, whole cache tiles, D = 40',
+    { Tq: 12, Tk: 212, Hq: 8, Hkv: 2, D: 40, mask: 'verify', block: 4, origin: 4, qOffset: 200 },
+  ],
+  [
+    'block_causal decode step: GQA group 3 vs a long cache, D = 64',
+    { Tq: 6, Tk: 150, Hq: 6, Hkv: 2, D: 64, mask: 'block_causal', block: 3, origin: 0, qOffset: 144 },
+  ],
 ];
 
 describe.each(backends())('%s backend', (_name, b) => {
@@ -71,8 +79,11 @@ describe.each(backends())('%s backend', (_name, b) => {
     expect(maxRelErr(dv.toArray(), plus(dv0, g.dv))).toBeLessThan(BWD_TOL);
   });
 
-  test('forward output does not depend on the thread count', () => {
-    const s: AttnShape = { Tq: 70, Tk: 70, Hq: 3, Hkv: 1, D: 16, mask: 'block_diff', block: 6 };
+  test.each<[string, AttnShape]>([
+    ['block_diff', { Tq: 70, Tk: 70, Hq: 3, Hkv: 1, D: 16, mask: 'block_diff', block: 6 }],
+    // Few rows: the work units split the GQA group differently per thread count.
+    ['verify decode step', { Tq: 6, Tk: 150, Hq: 4, Hkv: 1, D: 64, mask: 'verify', block: 3, origin: 2, qOffset: 144 }],
+  ])('forward output does not depend on the thread count: %s', (_label, s) => {
     const n = s.Tq * s.Hq * s.D;
     const q = b.from(randn(n, 1)),
       k = b.from(randn(s.Tk * s.D, 2)),
