@@ -32,6 +32,34 @@ describe.each(backends())('%s backend', (_name, b) => {
     );
   });
 
+  test('cached cos/sin rows: repeated calls, positions past the cache, many (theta, rotDim) pairs', () => {
+    // The kernel caches each position's cos/sin per (theta, rotDim) on first use (4 tables, reused
+    // round robin) and computes positions >= 65536 per call; every path must give the same values.
+    const n = 7,
+      heads = 2,
+      hd = 12;
+    const pos = Int32Array.of(3, 70000, 65535, 65536, 3, 1 << 20, 17);
+    const x = randn(n * heads * hd, 4242);
+    const once = (theta: number, rot: number) => {
+      const t = b.from(x);
+      b.rope(t, b.from(pos), n, heads, hd, rot, theta, false, false);
+      return t.toArray();
+    };
+    const first = once(10000, 12);
+    for (const [theta, rot] of [
+      [10000, 8],
+      [500, 12],
+      [77, 4],
+      [1e6, 12],
+      [3, 12],
+    ])
+      expect(maxRelErr(once(theta, rot), reference.rope(x, pos, n, heads, hd, rot, theta, false, false))).toBeLessThan(
+        TOL,
+      );
+    expect(once(10000, 12)).toEqual(first); // the recycled table is refilled with the same values
+    expect(maxRelErr(first, reference.rope(x, pos, n, heads, hd, 12, 10000, false, false))).toBeLessThan(TOL);
+  });
+
   test('bad calls throw errors naming the op and the problem', () => {
     const x = b.f32(12);
     expect(() => b.rope(x, b.from(new Int32Array([0, -1])), 2, 1, 6, 4, 10000)).toThrow(

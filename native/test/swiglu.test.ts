@@ -7,6 +7,16 @@ import { backends, dot, fdError, maxRelErr, randn } from './helpers';
 const TOL = 1e-6;
 
 describe.each(backends())('%s backend', (_name, b) => {
+  test('an element does not depend on n or on where the call starts (vector tail)', () => {
+    const gate = randn(1001, 31, 4),
+      up = randn(1001, 32);
+    const all = b.f32(1001);
+    b.swigluFwd(b.from(gate), b.from(up), all, 1001);
+    const part = b.f32(13);
+    b.swigluFwd(b.from(gate.subarray(5, 18)), b.from(up.subarray(5, 18)), part, 13);
+    expect(Array.from(part.toArray())).toEqual(Array.from(all.toArray().subarray(5, 18)));
+  });
+
   test.each([1, 17, 1001, 70001])('forward and backward n=%i', (n) => {
     const gate = randn(n, n, 6),
       up = randn(n, n + 1, 2),
