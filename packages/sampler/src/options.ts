@@ -77,7 +77,7 @@ export const DEFAULT_OPTIONS: Readonly<SamplerOptions> = Object.freeze({
 } satisfies SamplerOptions);
 
 /** Default tokens per forward (guesses + 1) of mode 'verify'. */
-export const VERIFY_BLOCK = 4;
+export const VERIFY_BLOCK = 12;
 
 const KNOWN = new Set(Object.keys(DEFAULT_OPTIONS));
 
@@ -96,7 +96,7 @@ export function resolveOptions(input: Partial<SamplerOptions> = {}): SamplerOpti
     fail('mode', 'must be cache, nocache, ar or verify', o.mode);
   }
   if (o.mode === 'verify') {
-    // Each forward holds 2·blockSize + blockSize rows; small blocks keep it near one row's cost.
+    // blockSize caps the tokens per forward; guessBudget spends rows on long context matches only.
     if (input.blockSize === undefined) o.blockSize = VERIFY_BLOCK;
     if (o.temperature > 0) fail('temperature', "mode 'verify' reproduces greedy decoding: it needs 0", o.temperature);
     if (o.selfCorrect) fail('selfCorrect', "mode 'verify' keeps every confirmed token: it cannot be combined", true);

@@ -7,11 +7,13 @@
 // every prefix of the guesses, so the longest run of guesses they confirm, plus the token after
 // it, is exactly what mode 'ar' would have produced — in one forward instead of n + 1. The
 // confirmed rows' K/V are already in the cache tail, computed as b = 1 decoding computes them.
-// Guesses for the next forward: the continuation of the latest earlier occurrence of the context's
-// last tokens (prompt lookup: code repeats itself); else the draft block when every guess was
-// confirmed (it was drafted after them); else the one-token rows past the first miss (Jacobi
-// iteration). On the embedded model the draft block did not pay for its rows (BENCHMARKS.md), so
-// draftRows defaults to 0; a model whose parallel predictions agree with its b = 1 chain gains.
+// Guesses for the next forward come from the context itself (code, and a weak model's output,
+// repeat): the tokens after the latest earlier occurrence of its longest matching suffix, carried on
+// periodically into a loop, as many as the match length makes worth their rows (guessBudget); else,
+// when every guess was confirmed, the draft block (drafted after them); else the one-token rows
+// past the first miss (Jacobi iteration). On the embedded model the draft block did not pay for
+// its rows (BENCHMARKS.md), so draftRows defaults to 0; a model whose parallel predictions agree
+// with its b = 1 chain gains.
 // Same idea as self-speculative decoding for diffusion LMs (SSD, arXiv 2510.04147), with the
 // b = 1 chain of a block-diffusion model as the target instead of the model's own block steps.
 import { backend } from '@seed-diffusion/native';
@@ -22,21 +24,57 @@ import type { DecodeResult } from './block-decoder';
 import type { DecodingModel } from './model-api';
 import type { SamplerOptions } from './options';
 
-/** Longest n-gram (n = 3, 2, 1) ending the context that occurred before: the tokens after its latest occurrence. */
-export function promptLookup(ctx: Int32Array, len: number, max: number): Int32Array {
-  for (let n = Math.min(3, len - 1); n >= 1; n--) {
-    for (let j = len - n - 1; j >= 0; j--) {
-      let ok = true;
-      for (let q = 0; q < n; q++) {
-        if (ctx[j + q] !== ctx[len - n + q]) {
-          ok = false;
-          break;
-        }
-      }
-      if (ok) return ctx.slice(j + n, Math.min(j + n + max, len));
+/** Jacobi guesses (one-token rows past the first miss) carried to the next forward. */
+const JACOBI_GUESSES = 2;
+
+/** Longest suffix match contextLookup looks for (longer ones are as good as certain repeats). */
+export const MAX_MATCH = 32;
+
+/** Guesses from the context's own history, and how much they can be trusted. */
+export interface ContextGuess {
+  /** The tokens that followed the match: up to `max`, continued periodically past the context end. */
+  guesses: Int32Array;
+  /** Length of the matched suffix (0: the last token never occurred before). */
+  match: number;
+}
+
+/**
+ * Finds the earlier position whose preceding tokens match the longest suffix of ctx[0, len)
+ * (up to MAX_MATCH; the latest such position on ties) and returns the `max` tokens that followed
+ * it. When the continuation runs into the context's end it carries on from its own start, as an
+ * overlapping copy does: a loop of period p (the match p tokens back) guesses the loop onwards
+ * instead of stopping after p tokens. O(len · match) on a miss-heavy context; one pass.
+ */
+export function contextLookup(ctx: Int32Array, len: number, max: number): ContextGuess {
+  const last = len - 1;
+  let best = 0;
+  let at = -1;
+  for (let j = last - 1; j >= 0 && best < MAX_MATCH; j--) {
+    if (ctx[j] !== ctx[last]) continue;
+    let n = 1;
+    while (n < MAX_MATCH && j - n >= 0 && ctx[j - n] === ctx[last - n]) n++;
+    if (n > best) {
+      best = n;
+      at = j;
     }
   }
-  return new Int32Array(0);
+  if (best === 0 || max <= 0) return { guesses: new Int32Array(0), match: best };
+  const guesses = new Int32Array(max);
+  const period = len - (at + 1);
+  for (let q = 0; q < max; q++) guesses[q] = q < period ? ctx[at + 1 + q] : guesses[q - period];
+  return { guesses, match: best };
+}
+
+/**
+ * How many guesses of a context match of length `match` are worth their rows, at most `max`.
+ * On the embedded model (HumanEval prompts, BENCHMARKS.md) the b = 1 chain confirmed on average
+ * 0.7 tokens after a 1-token match, 1.3 after a 2-token one, 3–4 after 3–7 tokens and 9–12 of 15
+ * after 8 or more; each guess costs two rows (a clean one and a one-token [MASK] one), about 5–8 %
+ * of a one-token forward here. So short matches get few rows and long ones the whole block.
+ */
+export function guessBudget(match: number, max: number): number {
+  const want = match >= 8 ? max : match >= 3 ? 6 : match;
+  return Math.min(max, want);
 }
 
 export function* decodeVerifiedSteps(
@@ -70,7 +108,9 @@ export function* decodeVerifiedSteps(
   stats.prefillSeconds = (performance.now() - t0) / 1000;
 
   let len = L; // tokens final in ctx (prompt + generated)
-  let guesses = promptLookup(ctx, len, b - 1);
+  const maxGuess = b - 1;
+  let found = contextLookup(ctx, len, maxGuess);
+  let guesses = found.guesses.subarray(0, guessBudget(found.match, maxGuess));
   let stopReason: StopReason = stats.stopReason;
   for (let fwd = 0; len < limit; fwd++) {
     const C = cache.length; // = len - 1: the last final token is the first clean row
@@ -161,13 +201,15 @@ export function* decodeVerifiedSteps(
       break;
     }
     if (len >= limit) break;
-    const maxGuess = b - 1;
-    guesses = promptLookup(ctx, len, maxGuess);
-    if (guesses.length === 0 && n === k && d > 1) {
-      // Every guess confirmed: the draft block started at the new last token's position.
+    // Next guesses: a context match of 3+ tokens; else, when every guess was confirmed, the draft
+    // block (it was drafted after them); else a shorter match; else the one-token rows past the
+    // first miss (Jacobi iteration: they saw a wrong token, so only JACOBI_GUESSES of them).
+    found = contextLookup(ctx, len, maxGuess);
+    guesses = found.guesses.subarray(0, guessBudget(found.match, maxGuess));
+    if (found.match < 3 && n === k && d > 1) {
       guesses = Int32Array.from({ length: Math.min(d - 1, maxGuess) }, (_, j) => rows.tok[m + 1 + j]);
     }
-    if (guesses.length === 0) guesses = rows.tok.slice(n + 1, m);
+    if (guesses.length === 0) guesses = rows.tok.slice(n + 1, Math.min(m, n + 1 + JACOBI_GUESSES));
   }
 
   const tokens = ctx.slice(L, len);

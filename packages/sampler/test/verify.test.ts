@@ -1,20 +1,44 @@
 // Verified block decoding (mode 'verify'): its tokens must be exactly mode 'ar''s, with fewer
 // forwards when guesses are right; guess sources and limits; clear errors.
-import { decode, promptLookup, type DecodeEvent } from '../src';
+import { contextLookup, decode, guessBudget, MAX_MATCH, VERIFY_BLOCK, type DecodeEvent } from '../src';
 import { cycleNext, EOS, MASK, promptOf, tinyModel, trainedCycleModel } from './tiny-model';
 
 const model = tinyModel();
 
-describe('promptLookup', () => {
-  test('continues the latest earlier occurrence of the longest suffix n-gram (3, 2, then 1)', () => {
-    const ctx = Int32Array.of(1, 2, 3, 9, 1, 2, 3, 7, 8, 5, 1, 2, 3);
-    // suffix [1 2 3] last seen at 4 → continues 7 8 5
-    expect(Array.from(promptLookup(ctx, ctx.length, 3))).toEqual([7, 8, 5]);
-    expect(Array.from(promptLookup(ctx, ctx.length, 10))).toEqual([7, 8, 5, 1, 2, 3]);
+describe('contextLookup', () => {
+  const look = (ctx: number[], max: number) => {
+    const r = contextLookup(Int32Array.from(ctx), ctx.length, max);
+    return { guesses: Array.from(r.guesses), match: r.match };
+  };
+
+  test('continues the latest earlier occurrence of the longest matching suffix', () => {
+    // suffix [1 2 3] (match 3) last seen at 4..6 → 7 8 5, then the context end, then periodically on
+    const ctx = [1, 2, 3, 9, 1, 2, 3, 7, 8, 5, 1, 2, 3];
+    expect(look(ctx, 3)).toEqual({ guesses: [7, 8, 5], match: 3 });
+    expect(look(ctx, 8)).toEqual({ guesses: [7, 8, 5, 1, 2, 3, 7, 8], match: 3 });
+    // a longer match wins over a later shorter one: [4 1 2] at 1..3 beats [1 2] at 5..6
+    expect(look([9, 4, 1, 2, 6, 1, 2, 8, 4, 1, 2], 2)).toEqual({ guesses: [6, 1], match: 3 });
     // only a 1-gram repeats: 4 after the earlier 6
-    expect(Array.from(promptLookup(Int32Array.of(6, 4, 5, 6), 4, 2))).toEqual([4, 5]);
-    expect(promptLookup(Int32Array.of(1, 2, 3), 3, 4)).toHaveLength(0);
-    expect(promptLookup(Int32Array.of(1), 1, 4)).toHaveLength(0);
+    expect(look([6, 4, 5, 6], 2)).toEqual({ guesses: [4, 5], match: 1 });
+  });
+
+  test('a loop is guessed onwards, not cut at its period', () => {
+    // period 2: "x ," repeated; the match runs back over the whole loop
+    expect(look([5, 0, 1, 0, 1, 0, 1], 5)).toEqual({ guesses: [0, 1, 0, 1, 0], match: 4 });
+    expect(look([3, 3, 3], 4)).toEqual({ guesses: [3, 3, 3, 3], match: 2 });
+  });
+
+  test('match length is capped at MAX_MATCH; no match or no room gives no guesses', () => {
+    const long = Array.from({ length: 3 * MAX_MATCH }, (_, i) => i % 7);
+    expect(look(long, 3).match).toBe(MAX_MATCH);
+    expect(look([1, 2, 3], 4)).toEqual({ guesses: [], match: 0 });
+    expect(look([1], 4)).toEqual({ guesses: [], match: 0 });
+    expect(look([1, 2, 1], 0)).toEqual({ guesses: [], match: 1 });
+  });
+
+  test('guessBudget grows with the match length and never passes the block', () => {
+    expect([0, 1, 2, 3, 7, 8, 32].map((m) => guessBudget(m, 11))).toEqual([0, 1, 2, 6, 6, 11, 11]);
+    expect([1, 3, 8].map((m) => guessBudget(m, 3))).toEqual([1, 3, 3]);
   });
 });
 
@@ -52,7 +76,7 @@ describe('on a random tiny model', () => {
     const pos = steps.flatMap((s) => s.committed.map((c) => c.pos));
     expect(pos).toEqual(Array.from({ length: 20 }, (_, i) => 9 + i));
     expect(steps.flatMap((s) => s.committed.map((c) => c.token))).toEqual(Array.from(r.tokens));
-    expect(r.stats.blockSize).toBe(4); // the verify default
+    expect(r.stats.blockSize).toBe(VERIFY_BLOCK); // the verify default
   });
 
   test('EOS, max new tokens and the context bound the output as in mode ar', () => {
