@@ -51,8 +51,8 @@ void attention_bwd(const float* q, const float* k, const float* v, const float* 
       const int nk = sd::imin(BK, Tk - j0);
       const float* kh = k + (size_t)hk * D;
       const float* vh = v + (size_t)hk * D;
-      sd::transpose_tile(kh, j0, nk, (int)kstride, D, Kt.data());
-      sd::transpose_tile(vh, j0, nk, (int)kstride, D, Vt.data());
+      sd::transpose_key_tile(kh, j0, nk, (int)kstride, D, Kt.data());
+      sd::transpose_key_tile(vh, j0, nk, (int)kstride, D, Vt.data());
       for (size_t e = 0; e < (size_t)BK * D; ++e) dK[e] = dV[e] = 0.f;
       bool touched = false;
       for (int i0 = 0; i0 < Tq; i0 += R) {
