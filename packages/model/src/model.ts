@@ -245,8 +245,10 @@ export class Model {
       values: (l) => cache.v[l].slice(0, (len + n) * kvd),
       seqs: [{ q0: 0, nq: n, k0: -1, Tk: len + n, qOffset: len, ...mask }],
     };
-    forwardTrunk(b, c, this.views, ws, n, topo, false);
-    if (!wantLogits && !cache.hidden) return null;
+    // Without logits (and without a shifted model's hidden states) only the K/V matter.
+    const kvOnly = !wantLogits && !cache.hidden;
+    forwardTrunk(b, c, this.views, ws, n, topo, false, kvOnly);
+    if (kvOnly) return null;
     const head = this.headBuffers(n);
     const R = rows ? rows.length : n;
     if (!cache.hidden) {

@@ -14,6 +14,35 @@ function attnShape(c: ModelConfig, s: SeqAttention): AttnShape {
   return { Tq, Tk, Hq: c.numHeads, Hkv: c.numKvHeads, D: c.headDim, mask, block, origin, qOffset };
 }
 
+/**
+ * The layer's keys and values for n rows (RMSNorm → k/v projections (+bias) → RoPE on k), written
+ * where the topology keeps them (the KV cache tail at inference). Leaves ln1 in the activations.
+ */
+export function kvForward(
+  b: Backend,
+  c: ModelConfig,
+  w: LayerViews,
+  a: LayerActs,
+  l: number,
+  n: number,
+  pos: Tensor,
+  topo: Topology,
+): void {
+  const d = c.hiddenSize;
+  const kvd = c.numKvHeads * c.headDim;
+  const ln1 = rowsOf(a.ln1, n, d);
+  b.rmsnormFwd(rowsOf(a.x, n, d), w.ln1, ln1, rowsOf(a.rstd1, n, 1), n, d, c.rmsNormEps);
+  const k = topo.kOut(l);
+  const v = topo.vOut(l);
+  b.matmul(ln1, w.wk, k, n, kvd, d, false, true);
+  b.matmul(ln1, w.wv, v, n, kvd, d, false, true);
+  if (w.bk && w.bv) {
+    b.addBias(k, w.bk, n, kvd);
+    b.addBias(v, w.bv, n, kvd);
+  }
+  b.rope(k, pos, n, c.numKvHeads, c.headDim, c.headDim, c.ropeTheta, c.ropeInterleaved, false);
+}
+
 export function attentionForward(
   b: Backend,
   c: ModelConfig,
@@ -28,24 +57,14 @@ export function attentionForward(
   const d = c.hiddenSize;
   const D = c.headDim;
   const qd = c.numHeads * D;
-  const kvd = c.numKvHeads * D;
   const x = rowsOf(a.x, n, d);
   const ln1 = rowsOf(a.ln1, n, d);
   const q = rowsOf(a.q, n, qd);
   const att = rowsOf(a.att, n, qd);
-  b.rmsnormFwd(x, w.ln1, ln1, rowsOf(a.rstd1, n, 1), n, d, c.rmsNormEps);
-  const k = topo.kOut(l);
-  const v = topo.vOut(l);
+  kvForward(b, c, w, a, l, n, pos, topo);
   b.matmul(ln1, w.wq, q, n, qd, d, false, true);
-  b.matmul(ln1, w.wk, k, n, kvd, d, false, true);
-  b.matmul(ln1, w.wv, v, n, kvd, d, false, true);
-  if (w.bq && w.bk && w.bv) {
-    b.addBias(q, w.bq, n, qd);
-    b.addBias(k, w.bk, n, kvd);
-    b.addBias(v, w.bv, n, kvd);
-  }
+  if (w.bq) b.addBias(q, w.bq, n, qd);
   b.rope(q, pos, n, c.numHeads, D, D, c.ropeTheta, c.ropeInterleaved, false);
-  b.rope(k, pos, n, c.numKvHeads, D, D, c.ropeTheta, c.ropeInterleaved, false);
   for (const s of topo.seqs) {
     b.attentionFwd(
       q.slice(s.q0 * qd, s.nq * qd),
