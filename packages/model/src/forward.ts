@@ -10,9 +10,10 @@ import type { ParamViews } from './params';
 import type { Topology } from './topology';
 
 /**
- * Runs n rows (ids/pos already in acts.ids/acts.pos) through every layer; the result is in acts.xOut.
- * kvOnly: the caller wants only the K/V the rows leave behind (a prefill), so the last layer stops
- * after its keys and values — its queries, attention and MLP would only feed the unused output.
+ * Runs n rows (ids/pos already in acts.ids/acts.pos) through every layer; the result is in acts.xOut
+ * for rows [outFrom, n). Every row's K/V is computed in every layer; rows before outFrom feed no
+ * output (clean rows of a verify forward, a prefill's rows when outFrom = n), so the last layer
+ * skips their queries' output projection and MLP (all of it but the K/V when outFrom = n).
  */
 export function forwardTrunk(
   b: Backend,
@@ -22,7 +23,7 @@ export function forwardTrunk(
   n: number,
   topo: Topology,
   keepLse: boolean,
-  kvOnly = false,
+  outFrom = 0,
 ): void {
   const d = c.hiddenSize;
   const ids = rowsOf(acts.ids, n, 1);
@@ -30,12 +31,14 @@ export function forwardTrunk(
   b.embeddingFwd(ids, p.embed, rowsOf(acts.layers[0].x, n, d), n, c.vocabSize, d);
   for (let l = 0; l < c.numLayers; l++) {
     const a = acts.layers[l];
-    if (kvOnly && l === c.numLayers - 1) {
+    const last = l === c.numLayers - 1;
+    if (last && outFrom >= n) {
       kvForward(b, c, p.layers[l], a, l, n, pos, topo);
       return;
     }
-    attentionForward(b, c, p.layers[l], a, l, n, pos, topo, keepLse);
-    mlpForward(b, c, p.layers[l], a, n, l + 1 < c.numLayers ? acts.layers[l + 1].x : acts.xOut);
+    const r0 = last ? outFrom : 0;
+    attentionForward(b, c, p.layers[l], a, l, n, pos, topo, keepLse, r0);
+    mlpForward(b, c, p.layers[l], a, n, last ? acts.xOut : acts.layers[l + 1].x, r0);
   }
 }
 

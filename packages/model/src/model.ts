@@ -245,9 +245,11 @@ export class Model {
       values: (l) => cache.v[l].slice(0, (len + n) * kvd),
       seqs: [{ q0: 0, nq: n, k0: -1, Tk: len + n, qOffset: len, ...mask }],
     };
-    // Without logits (and without a shifted model's hidden states) only the K/V matter.
+    // Without logits (and without a shifted model's hidden states) only the K/V matter; with logits
+    // for some rows only, the last layer's output starts at the first of them.
     const kvOnly = !wantLogits && !cache.hidden;
-    forwardTrunk(b, c, this.views, ws, n, topo, false, kvOnly);
+    const outFrom = kvOnly ? n : rows && !cache.hidden ? Math.min(n, ...rows) : 0;
+    forwardTrunk(b, c, this.views, ws, n, topo, false, outFrom);
     if (kvOnly) return null;
     const head = this.headBuffers(n);
     const R = rows ? rows.length : n;
@@ -255,11 +257,19 @@ export class Model {
       const logits = b.f32(R * c.vocabSize);
       const src = rows ? rowsOf(head.src, R, 1) : null;
       if (src && rows) b.write(src, rows);
-      headForward(b, c, this.views.norm, this.views.head, ws.xOut, ws.lnf, ws.rstdf, n, R, {
-        src,
-        hsel: head.hsel,
-        logits,
-      });
+      headForward(
+        b,
+        c,
+        this.views.norm,
+        this.views.head,
+        ws.xOut,
+        ws.lnf,
+        ws.rstdf,
+        n,
+        R,
+        { src, hsel: head.hsel, logits },
+        outFrom,
+      );
       return logits;
     }
     // Shifted logits: keep every position's final hidden state; row i of the block reads

@@ -87,6 +87,18 @@ describe.each([
     const long = m.forwardFull(ids.subarray(0, 32), { mask: 'block_causal', block: 1 }).toArray();
     expect(maxDiff(short, long, 0, 0, 8 * V)).toBeLessThan(1e-4);
   });
+
+  test('logits of selected rows are bit-identical to those rows of a full call (the last layer skips the rest)', () => {
+    const c1 = m.newCache();
+    m.prefill(c1, ids.subarray(0, 16), 16);
+    const all = m.forwardBlock(c1, ids.slice(16, 24)).toArray();
+    for (const rows of [Int32Array.of(5, 7), Int32Array.of(7), Int32Array.of(3, 0, 6)]) {
+      const part = m.forwardBlock(c1, ids.slice(16, 24), { rows }).toArray();
+      rows.forEach((r, i) =>
+        expect(Array.from(part.subarray(i * V, (i + 1) * V))).toEqual(Array.from(all.subarray(r * V, (r + 1) * V))),
+      );
+    }
+  });
 });
 
 test('bad input is refused with a message naming the problem', () => {

@@ -43,6 +43,7 @@ export function kvForward(
   b.rope(k, pos, n, c.numKvHeads, c.headDim, c.headDim, c.ropeTheta, c.ropeInterleaved, false);
 }
 
+/** The attention sub-layer for n rows; its output (res2) only for rows [r0, n). */
 export function attentionForward(
   b: Backend,
   c: ModelConfig,
@@ -53,6 +54,7 @@ export function attentionForward(
   pos: Tensor,
   topo: Topology,
   keepLse: boolean,
+  r0 = 0,
 ): void {
   const d = c.hiddenSize;
   const D = c.headDim;
@@ -75,9 +77,11 @@ export function attentionForward(
       attnShape(c, s),
     );
   }
-  const res2 = rowsOf(a.res2, n, d);
-  b.matmul(att, w.wo, res2, n, d, qd, false, true);
-  b.add(res2, x, res2, n * d);
+  // Output projection and residual for rows [r0, n) only (see mlpForward).
+  const m = n - r0;
+  const res2 = a.res2.slice(r0 * d, m * d);
+  b.matmul(att.slice(r0 * qd, m * qd), w.wo, res2, m, d, qd, false, true);
+  b.add(res2, x.slice(r0 * d, m * d), res2, m * d);
 }
 
 /** On entry g.dx = ∂L/∂res2; on exit g.dx = ∂L/∂x (the layer input). Weight grads accumulate into gw. */

@@ -14,7 +14,7 @@ export interface HeadBuffers {
   logits: Tensor;
 }
 
-/** lnf = norm(x); logits[r] = lnf[src[r]] · headᵀ. */
+/** lnf = norm(x); logits[r] = lnf[src[r]] · headᵀ. Rows of x before r0 are not read (no src points there). */
 export function headForward(
   b: Backend,
   c: ModelConfig,
@@ -26,9 +26,11 @@ export function headForward(
   n: number,
   R: number,
   hb: HeadBuffers,
+  r0 = 0,
 ): void {
   const d = c.hiddenSize;
-  b.rmsnormFwd(rowsOf(x, n, d), norm, rowsOf(lnf, n, d), rowsOf(rstdf, n, 1), n, d, c.rmsNormEps);
+  const m = n - r0;
+  b.rmsnormFwd(x.slice(r0 * d, m * d), norm, lnf.slice(r0 * d, m * d), rstdf.slice(r0, m), m, d, c.rmsNormEps);
   let h = rowsOf(lnf, n, d);
   if (hb.src) {
     h = rowsOf(hb.hsel, R, d);

@@ -7,22 +7,35 @@ import { rowsOf, zero } from '../activations';
 import type { ModelConfig } from '../config';
 import type { LayerViews } from '../params';
 
-/** Reads a.res2, writes the layer output (the next residual) into xNext. */
-export function mlpForward(b: Backend, c: ModelConfig, w: LayerViews, a: LayerActs, n: number, xNext: Tensor): void {
+/**
+ * Reads a.res2, writes the layer output (the next residual) into xNext, for rows [r0, n) (the
+ * rows before r0 are left alone: a last layer whose early rows feed no logits skips them).
+ */
+export function mlpForward(
+  b: Backend,
+  c: ModelConfig,
+  w: LayerViews,
+  a: LayerActs,
+  n: number,
+  xNext: Tensor,
+  r0 = 0,
+): void {
   const d = c.hiddenSize;
   const I = c.intermediateSize;
-  const res2 = rowsOf(a.res2, n, d);
-  const ln2 = rowsOf(a.ln2, n, d);
-  const gate = rowsOf(a.gate, n, I);
-  const up = rowsOf(a.up, n, I);
-  const h = rowsOf(a.h, n, I);
-  const out = rowsOf(xNext, n, d);
-  b.rmsnormFwd(res2, w.ln2, ln2, rowsOf(a.rstd2, n, 1), n, d, c.rmsNormEps);
-  b.matmul(ln2, w.wg, gate, n, I, d, false, true);
-  b.matmul(ln2, w.wu, up, n, I, d, false, true);
-  b.swigluFwd(gate, up, h, n * I);
-  b.matmul(h, w.wd, out, n, d, I, false, true);
-  b.add(out, res2, out, n * d);
+  const m = n - r0;
+  const at = (t: Tensor, width: number) => (r0 === 0 ? rowsOf(t, n, width) : t.slice(r0 * width, m * width));
+  const res2 = at(a.res2, d);
+  const ln2 = at(a.ln2, d);
+  const gate = at(a.gate, I);
+  const up = at(a.up, I);
+  const h = at(a.h, I);
+  const out = at(xNext, d);
+  b.rmsnormFwd(res2, w.ln2, ln2, at(a.rstd2, 1), m, d, c.rmsNormEps);
+  b.matmul(ln2, w.wg, gate, m, I, d, false, true);
+  b.matmul(ln2, w.wu, up, m, I, d, false, true);
+  b.swigluFwd(gate, up, h, m * I);
+  b.matmul(h, w.wd, out, m, d, I, false, true);
+  b.add(out, res2, out, m * d);
 }
 
 /** On entry g.dx = ∂L/∂(layer output); on exit g.dx = ∂L/∂res2. */
