@@ -43,7 +43,7 @@ const TAU = Number(opt('threshold', 0.9));
 const ROUNDS = Number(opt('rounds', 3));
 const BLOCKS = [4, 8, 16, 32, 64];
 // Verified decoding: tokens per forward at most b (b − 1 guesses + the token after them).
-const VERIFY_BLOCKS = [4, 8, 12, 16];
+const VERIFY_BLOCKS = [4, 8, 16, 32];
 const PROMPTS = [64, 1024];
 const randomInit = opt('random-init', null);
 if (opt('threads', null)) backend().numThreads = Number(opt('threads', null));
@@ -258,7 +258,7 @@ for (const P of promptLens) {
     if (ROUNDS > 1) console.log(`P=${String(P).padStart(4)}  round ${round + 1}/${ROUNDS}`);
     keep(measure(P, 'ar', { mode: 'ar' }, arTokens));
     for (const b of VERIFY_BLOCKS) keep(measure(P, `verify b=${b}`, { mode: 'verify', blockSize: b }, arTokens));
-    keep(measure(P, 'verify b=12 draft 4', { mode: 'verify', blockSize: 12, draftRows: 4 }, arTokens));
+    keep(measure(P, 'verify b=32 draft 4', { mode: 'verify', blockSize: 32, draftRows: 4 }, arTokens));
     for (const b of BLOCKS) {
       keep(measure(P, `cache b=${b}`, { blockSize: b }));
       if (round === 0 && (b === 32 || flag('all-nocache'))) {

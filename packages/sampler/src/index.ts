@@ -39,4 +39,11 @@ export { findStop, generateText, streamText } from './stream';
 export type { TextCodec, TextRequest, TextResult } from './stream';
 export { MASK_GLYPH, renderBlock, TerminalView, visible } from './terminal-view';
 export type { RenderOptions, ViewStream } from './terminal-view';
-export { contextLookup, decodeVerifiedSteps, guessBudget, MAX_MATCH, type ContextGuess } from './verify-decoder';
+export {
+  contextLookup,
+  decodeVerifiedSteps,
+  guessBudget,
+  LONG_GUESSES,
+  MAX_MATCH,
+  type ContextGuess,
+} from './verify-decoder';

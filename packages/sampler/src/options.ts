@@ -77,7 +77,7 @@ export const DEFAULT_OPTIONS: Readonly<SamplerOptions> = Object.freeze({
 } satisfies SamplerOptions);
 
 /** Default tokens per forward (guesses + 1) of mode 'verify'. */
-export const VERIFY_BLOCK = 16;
+export const VERIFY_BLOCK = 32;
 
 const KNOWN = new Set(Object.keys(DEFAULT_OPTIONS));
 

@@ -9,7 +9,8 @@
 // confirmed rows' K/V are already in the cache tail, computed as b = 1 decoding computes them.
 // Guesses for the next forward come from the context itself (code, and a weak model's output,
 // repeat): the tokens after the latest earlier occurrence of its longest matching suffix, carried on
-// periodically into a loop, as many as the match length makes worth their rows (guessBudget); else,
+// periodically into a loop, as many as the match length makes worth their rows (guessBudget: more
+// after a forward that confirmed a long run); else,
 // when every guess was confirmed, the draft block (drafted after them); else the one-token rows
 // past the first miss (Jacobi iteration). On the embedded model the draft block did not pay for
 // its rows (BENCHMARKS.md), so draftRows defaults to 0; a model whose parallel predictions agree
@@ -65,15 +66,20 @@ export function contextLookup(ctx: Int32Array, len: number, max: number): Contex
   return { guesses, match: best };
 }
 
+/** Guesses after a long context match, unless the previous forward confirmed that many (see guessBudget). */
+export const LONG_GUESSES = 15;
+
 /**
  * How many guesses of a context match of length `match` are worth their rows, at most `max`.
  * On the embedded model (HumanEval prompts, BENCHMARKS.md) the b = 1 chain confirmed on average
  * 0.7 tokens after a 1-token match, 1.3 after a 2-token one, 3–4 after 3–7 tokens and 9–12 of 15
- * after 8 or more; each guess costs two rows (a clean one and a one-token [MASK] one), about 5–8 %
- * of a one-token forward here. So short matches get few rows and long ones the whole block.
+ * after 8 or more (all 15 in half of those forwards); each guess costs two rows (a clean one and a
+ * one-token [MASK] one), about 4–7 % of a one-token forward here. So short matches get few rows, long
+ * ones LONG_GUESSES, and a `streak` (the previous forward confirmed all of at least LONG_GUESSES
+ * guesses: the output is copying a long stretch) the whole block.
  */
-export function guessBudget(match: number, max: number): number {
-  const want = match >= 8 ? max : match >= 3 ? 6 : match;
+export function guessBudget(match: number, max: number, streak = false): number {
+  const want = match >= 8 ? (streak ? max : LONG_GUESSES) : match >= 3 ? 6 : match;
   return Math.min(max, want);
 }
 
@@ -205,7 +211,8 @@ export function* decodeVerifiedSteps(
     // block (it was drafted after them); else a shorter match; else the one-token rows past the
     // first miss (Jacobi iteration: they saw a wrong token, so only JACOBI_GUESSES of them).
     found = contextLookup(ctx, len, maxGuess);
-    guesses = found.guesses.subarray(0, guessBudget(found.match, maxGuess));
+    const streak = n === k && k >= LONG_GUESSES;
+    guesses = found.guesses.subarray(0, guessBudget(found.match, maxGuess, streak));
     if (found.match < 3 && n === k && d > 1) {
       guesses = Int32Array.from({ length: Math.min(d - 1, maxGuess) }, (_, j) => rows.tok[m + 1 + j]);
     }

@@ -1,6 +1,6 @@
 // Verified block decoding (mode 'verify'): its tokens must be exactly mode 'ar''s, with fewer
 // forwards when guesses are right; guess sources and limits; clear errors.
-import { contextLookup, decode, guessBudget, MAX_MATCH, VERIFY_BLOCK, type DecodeEvent } from '../src';
+import { contextLookup, decode, guessBudget, LONG_GUESSES, MAX_MATCH, VERIFY_BLOCK, type DecodeEvent } from '../src';
 import { cycleNext, EOS, MASK, promptOf, tinyModel, trainedCycleModel } from './tiny-model';
 
 const model = tinyModel();
@@ -36,9 +36,11 @@ describe('contextLookup', () => {
     expect(look([1, 2, 1], 0)).toEqual({ guesses: [], match: 1 });
   });
 
-  test('guessBudget grows with the match length and never passes the block', () => {
-    expect([0, 1, 2, 3, 7, 8, 32].map((m) => guessBudget(m, 11))).toEqual([0, 1, 2, 6, 6, 11, 11]);
+  test('guessBudget grows with the match length and after a confirmed long run, never past the block', () => {
+    expect([0, 1, 2, 3, 7, 8, 32].map((m) => guessBudget(m, 31))).toEqual([0, 1, 2, 6, 6, LONG_GUESSES, LONG_GUESSES]);
+    expect([0, 1, 2, 3, 7, 8, 32].map((m) => guessBudget(m, 31, true))).toEqual([0, 1, 2, 6, 6, 31, 31]);
     expect([1, 3, 8].map((m) => guessBudget(m, 3))).toEqual([1, 3, 3]);
+    expect(guessBudget(9, 11, true)).toBe(11);
   });
 });
 
