@@ -16,8 +16,17 @@
 
 #include "common.h"
 #include "simd.h"
+#include "vec8.h"
 
 namespace {
+#if defined(__wasm__)
+std::vector<float> g_z, g_e;  // single-threaded
+std::vector<int> g_idx;
+#else
+thread_local std::vector<float> g_z, g_e;
+thread_local std::vector<int> g_idx;
+#endif
+
 struct RowOut {
   int32_t tok;
   float prob, entropy, margin;
@@ -50,7 +59,20 @@ bool decode_row(const float* x, int V, int mask_id, int ban_id, float temperatur
     for (int j = 0; j < V; ++j)
       if (z[j] < kth) z[j] = -INFINITY;
   }
-  for (int j = 0; j < V; ++j) e[j] = sd::exp(z[j] - m);  // exactly 0 where z = -inf
+  // e = exp(z - m), exactly 0 where z = -inf; eight lanes at a time (the scalar exp does not
+  // vectorise), the tail through the same vector code so no element depends on V.
+  const sd::v8f mv = sd::splat8(m);
+  for (int j = 0; j < V; j += 8) {
+    const int w = V - j < 8 ? V - j : 8;
+    if (w == 8) {
+      sd::store8(&e[j], sd::exp8(sd::load8(&z[j]) - mv));
+    } else {
+      float t[8];
+      for (int l = 0; l < 8; ++l) t[l] = l < w ? z[j + l] : -INFINITY;
+      sd::store8(t, sd::exp8(sd::load8(t) - mv));
+      for (int l = 0; l < w; ++l) e[j + l] = t[l];
+    }
+  }
   double total = 0;
   for (int j = 0; j < V; ++j) total += e[j];
   if (top_p < 1.f) {
@@ -134,8 +156,12 @@ extern "C" int sd_decode_rows(const float* logits, int N, int V, int mask_id, in
                         (double)uniforms[r]);
   std::vector<char> bad((size_t)N, 0);
   SD_PARALLEL {
-    std::vector<float> z((size_t)V), e((size_t)V);
-    std::vector<int> idx((size_t)V);
+    // Per-thread scratch that only grows: allocating (and zeroing) 3·V values per call cost
+    // about as much as decoding a row.
+    std::vector<float>& z = g_z;
+    std::vector<float>& e = g_e;
+    std::vector<int>& idx = g_idx;
+    if (z.size() < (size_t)V) z.resize(V), e.resize(V), idx.resize(V);
     SD_FOR_DYN
     for (int r = 0; r < N; ++r) {
       RowOut o;
