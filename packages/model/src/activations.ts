@@ -107,3 +107,8 @@ export function zero(t: Tensor): void {
 export function rowsOf(t: Tensor, n: number, width: number): Tensor {
   return n * width === t.length ? t : t.slice(0, n * width);
 }
+
+/** Rows [r0, n) of a [rows, width] buffer. */
+export function rowRange(t: Tensor, r0: number, n: number, width: number): Tensor {
+  return r0 === 0 ? rowsOf(t, n, width) : t.slice(r0 * width, (n - r0) * width);
+}

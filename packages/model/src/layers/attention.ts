@@ -3,7 +3,7 @@
 import type { AttnShape, Backend, Tensor } from '@seed-diffusion/native';
 
 import type { GradScratch, LayerActs } from '../activations';
-import { rowsOf, zero } from '../activations';
+import { rowRange, rowsOf, zero } from '../activations';
 import type { ModelConfig } from '../config';
 import type { LayerViews } from '../params';
 import type { SeqAttention, Topology } from '../topology';
@@ -79,9 +79,9 @@ export function attentionForward(
   }
   // Output projection and residual for rows [r0, n) only (see mlpForward).
   const m = n - r0;
-  const res2 = a.res2.slice(r0 * d, m * d);
-  b.matmul(att.slice(r0 * qd, m * qd), w.wo, res2, m, d, qd, false, true);
-  b.add(res2, x.slice(r0 * d, m * d), res2, m * d);
+  const res2 = rowRange(a.res2, r0, n, d);
+  b.matmul(rowRange(att, r0, n, qd), w.wo, res2, m, d, qd, false, true);
+  b.add(res2, rowRange(x, r0, n, d), res2, m * d);
 }
 
 /** On entry g.dx = ∂L/∂res2; on exit g.dx = ∂L/∂x (the layer input). Weight grads accumulate into gw. */

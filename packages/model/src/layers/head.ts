@@ -3,7 +3,7 @@
 // block-diffusion batch), and the one-row shift of Dream-style models.
 import type { Backend, Tensor } from '@seed-diffusion/native';
 
-import { rowsOf, zero } from '../activations';
+import { rowRange, rowsOf, zero } from '../activations';
 import type { ModelConfig } from '../config';
 
 export interface HeadBuffers {
@@ -30,7 +30,8 @@ export function headForward(
 ): void {
   const d = c.hiddenSize;
   const m = n - r0;
-  b.rmsnormFwd(x.slice(r0 * d, m * d), norm, lnf.slice(r0 * d, m * d), rstdf.slice(r0, m), m, d, c.rmsNormEps);
+  const rows = (t: Tensor, width: number) => rowRange(t, r0, n, width);
+  b.rmsnormFwd(rows(x, d), norm, rows(lnf, d), rows(rstdf, 1), m, d, c.rmsNormEps);
   let h = rowsOf(lnf, n, d);
   if (hb.src) {
     h = rowsOf(hb.hsel, R, d);

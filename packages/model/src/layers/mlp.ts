@@ -3,7 +3,7 @@
 import type { Backend, Tensor } from '@seed-diffusion/native';
 
 import type { GradScratch, LayerActs } from '../activations';
-import { rowsOf, zero } from '../activations';
+import { rowRange, zero } from '../activations';
 import type { ModelConfig } from '../config';
 import type { LayerViews } from '../params';
 
@@ -23,7 +23,7 @@ export function mlpForward(
   const d = c.hiddenSize;
   const I = c.intermediateSize;
   const m = n - r0;
-  const at = (t: Tensor, width: number) => (r0 === 0 ? rowsOf(t, n, width) : t.slice(r0 * width, m * width));
+  const at = (t: Tensor, width: number) => rowRange(t, r0, n, width);
   const res2 = at(a.res2, d);
   const ln2 = at(a.ln2, d);
   const gate = at(a.gate, I);
