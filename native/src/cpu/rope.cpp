@@ -15,6 +15,7 @@ namespace {
 struct RopeTable {
   double theta = 0;
   int rot_dim = 0;
+  std::vector<double> freq;  // theta^(-2i/rot_dim)
   std::vector<float> cs, sn;
   std::vector<unsigned char> have;
 };
@@ -33,6 +34,8 @@ struct RopeTables {
     r = RopeTable();
     r.theta = theta;
     r.rot_dim = rot_dim;
+    r.freq.resize(rot_dim / 2);
+    for (int i = 0; i < rot_dim / 2; ++i) r.freq[i] = std::pow((double)theta, -2.0 * i / rot_dim);
     return r;
   }
 };
@@ -73,10 +76,9 @@ extern "C" int sd_rope(float* x, const int32_t* pos, int n, int heads, int head_
   for (int i = 0; i < n; ++i)
     if (pos[i] < 0) return sd::fail(SD_ERANGE, "rope: pos[%d] = %d must be >= 0", i, pos[i]);
   const int half = rot_dim / 2;
-  std::vector<double> freq(half);
-  for (int i = 0; i < half; ++i) freq[i] = std::pow((double)theta, -2.0 * i / rot_dim);
   // Fill the table rows this call needs (on the calling thread, before the parallel loop).
   RopeTable& tab = g_rope.get(theta, rot_dim);
+  const std::vector<double>& freq = tab.freq;
   int need = 0;
   for (int i = 0; i < n; ++i)
     if (pos[i] < kMaxCached && pos[i] + 1 > need) need = pos[i] + 1;
