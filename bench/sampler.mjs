@@ -1,7 +1,8 @@
 // Sampler benchmark: tokens/s and tokens per forward of autoregressive decoding (b = 1, one forward
 // per token), block decoding without a cache, and block decoding with the exact KV cache
-// (b = 4..64), and verified block decoding (mode 'verify', b = 4..16: guesses confirmed against b = 1
-// decoding in the same forward, so its tokens must equal AR's — checked per prompt), at prompt
+// (b = 4..64), and verified block decoding (mode 'verify', b = 4..32: guesses confirmed against b = 1
+// decoding in the same forward, so its tokens must equal AR's — checked per prompt, greedy and
+// sampled at temperature 0.7 with the same seed), at prompt
 // lengths 64 and 1024 on held-out code; the relative forward time T(b)/T(1) (Seed Diffusion
 // fig. 2b); and the quality of the greedy continuations against the true ones. tokens/s is end to
 // end (prefill included, as Seed measures it); 'decoding' excludes the one prefill forward.
@@ -163,6 +164,9 @@ function windows(P) {
 // ------------------------------------------------------------------ decoding runs
 // Greedy AR tokens per prompt window: mode 'verify' must reproduce them exactly.
 const arTokens = new Map();
+// Sampled AR tokens (temperature SAMPLE_T, seed 1): mode 'verify' must reproduce them too.
+const arSampled = new Map();
+const SAMPLE_T = 0.7;
 function measure(P, label, opts, ref = null) {
   let identical = true;
   let tokens = 0;
@@ -259,6 +263,9 @@ for (const P of promptLens) {
     keep(measure(P, 'ar', { mode: 'ar' }, arTokens));
     for (const b of VERIFY_BLOCKS) keep(measure(P, `verify b=${b}`, { mode: 'verify', blockSize: b }, arTokens));
     keep(measure(P, 'verify b=32 draft 4', { mode: 'verify', blockSize: 32, draftRows: 4 }, arTokens));
+    const sampled = { temperature: SAMPLE_T, seed: 1 };
+    keep(measure(P, `sampled ar T=${SAMPLE_T}`, { ...sampled, mode: 'ar' }, arSampled));
+    keep(measure(P, `sampled verify b=32`, { ...sampled, mode: 'verify', blockSize: 32 }, arSampled));
     for (const b of BLOCKS) {
       keep(measure(P, `cache b=${b}`, { blockSize: b }));
       if (round === 0 && (b === 32 || flag('all-nocache'))) {
@@ -334,6 +341,23 @@ finish({
               identical_to_ar: true,
             }
           : { identical_to_ar: false },
+      ];
+    }),
+  ),
+  // Sampling (temperature SAMPLE_T, seed 1): verify gives AR's samples; its speed over sampled AR.
+  sampled: Object.fromEntries(
+    promptLens.map((P) => {
+      const v = get(P, 'sampled verify b=32');
+      const a = get(P, `sampled ar T=${SAMPLE_T}`);
+      return [
+        `prompt${P}`,
+        {
+          temperature: SAMPLE_T,
+          vs_ar: r3(v.tokens_per_s / a.tokens_per_s),
+          vs_ar_decode: r3(v.decode_tokens_per_s / a.decode_tokens_per_s),
+          tokens_per_forward: r3(v.tokens_per_forward),
+          identical_to_ar: v.identical_to_ar,
+        },
       ];
     }),
   ),

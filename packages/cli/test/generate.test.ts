@@ -56,7 +56,7 @@ test('generates a continuation; cache and nocache agree; ar is one token per for
   expect(ar.stats).toMatchObject({ blockSize: 1, forwards: 6, tokensPerForward: 1 });
 });
 
-test('--mode verify prints exactly the text of --mode ar', () => {
+test('--mode verify prints exactly the text of --mode ar, greedy or sampled with the same seed', () => {
   const o = ['for i in range(10):', '--max-new-tokens', '30', '--no-eos-stop'];
   const ar = json(...o, '--mode', 'ar');
   const v = json(...o, '--mode', 'verify', '--block', '6', '--draft-rows', '3');
@@ -64,9 +64,14 @@ test('--mode verify prints exactly the text of --mode ar', () => {
   expect(v.text).toBe(ar.text);
   expect(v.stats).toMatchObject({ mode: 'verify', blockSize: 6, generatedTokens: 30 });
   expect(v.stats.forwards).toBe(30 - (v.stats.accepted as number));
-  const r = run('x', '--model', dir, '--mode', 'verify', '--temperature', '0.5');
+  const s = [...o, '--temperature', '0.9', '--top-p', '0.95', '--seed', '5'];
+  const arS = json(...s, '--mode', 'ar');
+  const vS = json(...s, '--mode', 'verify', '--block', '8');
+  expect(vS.text).toBe(arS.text);
+  expect(arS.text).not.toBe(ar.text);
+  const r = run('x', '--model', dir, '--mode', 'verify', '--self-correct');
   expect(r.status).toBe(1);
-  expect(r.stderr).toMatch(/temperature: mode 'verify' reproduces greedy decoding/);
+  expect(r.stderr).toMatch(/selfCorrect: mode 'verify' keeps every confirmed token/);
 });
 
 test('streams text to stdout and the stats to stderr; --show-steps draws every step', () => {

@@ -7,7 +7,7 @@ import type { PolicyName } from './policies';
  * 'ar': autoregressive, one token per block of 1 with the cache: the baseline for speed;
  * 'verify': verified block decoding — up to blockSize tokens per forward, guessed in parallel and
  * kept only as far as b = 1 decoding confirms them in the same forward: the same tokens as 'ar'
- * (greedy only).
+ * (greedy, or sampled with the same seed: position i uses AR's uniform draw i).
  */
 export type DecodeMode = 'cache' | 'nocache' | 'ar' | 'verify';
 
@@ -98,7 +98,6 @@ export function resolveOptions(input: Partial<SamplerOptions> = {}): SamplerOpti
   if (o.mode === 'verify') {
     // blockSize caps the tokens per forward; guessBudget spends rows on long context matches only.
     if (input.blockSize === undefined) o.blockSize = VERIFY_BLOCK;
-    if (o.temperature > 0) fail('temperature', "mode 'verify' reproduces greedy decoding: it needs 0", o.temperature);
     if (o.selfCorrect) fail('selfCorrect', "mode 'verify' keeps every confirmed token: it cannot be combined", true);
   }
   if (o.mode === 'ar') {

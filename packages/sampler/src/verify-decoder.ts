@@ -17,6 +17,11 @@
 // with its b = 1 chain gains.
 // Same idea as self-speculative decoding for diffusion LMs (SSD, arXiv 2510.04147), with the
 // b = 1 chain of a block-diffusion model as the target instead of the model's own block steps.
+// Sampling (temperature > 0, top-k, top-p) stays exact the same way: the one-token row of position
+// L + i samples with uniform draw i of the seed's stream, the draw mode 'ar' uses there, so a
+// guess is kept when it equals AR's sample — the speculative-sampling rule for a draft that
+// proposes one token with certainty (kept with probability q(g), else a sample of q without g),
+// coupled so that the tokens are AR's own for the same seed, not just distributed like them.
 import { backend } from '@seed-diffusion/native';
 
 import { decodeLogitRows, type RowFilters } from './decode-rows';
@@ -24,6 +29,7 @@ import { finishStats, newStats, type DecodeEvent, type StopReason } from './even
 import type { DecodeResult } from './block-decoder';
 import type { DecodingModel } from './model-api';
 import type { SamplerOptions } from './options';
+import { Uniforms } from './rng';
 
 /** Jacobi guesses (one-token rows past the first miss) carried to the next forward. */
 const JACOBI_GUESSES = 2;
@@ -83,6 +89,13 @@ export function guessBudget(match: number, max: number, streak = false): number 
   return Math.min(max, want);
 }
 
+function concat<T extends Int32Array | Float32Array>(a: T, b: T): T {
+  const out = new (a.constructor as { new (n: number): T })(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 export function* decodeVerifiedSteps(
   model: DecodingModel,
   promptIds: Int32Array,
@@ -97,7 +110,16 @@ export function* decodeVerifiedSteps(
   const b = opts.blockSize;
   const L = promptIds.length;
   const limit = Math.min(maxSeqLen, L + opts.maxNewTokens);
-  const filters: RowFilters = { maskId, banId: opts.suppressEos ? eosId : -1, temperature: 0, topK: 0, topP: 1 };
+  const filters: RowFilters = {
+    maskId,
+    banId: opts.suppressEos ? eosId : -1,
+    temperature: opts.temperature,
+    topK: opts.topK,
+    topP: opts.topP,
+  };
+  // Draft rows only propose guesses: their most likely tokens under the same filters.
+  const draftFilters: RowFilters = { ...filters, temperature: 0 };
+  const uniforms = opts.temperature > 0 ? new Uniforms(opts.seed) : null;
   const bk = backend();
   const t0 = performance.now();
   const stats = newStats('verify', b, L, limit < L + opts.maxNewTokens ? 'context' : 'max_new_tokens');
@@ -142,7 +164,17 @@ export function* decodeVerifiedSteps(
       if (logits.length !== (m + d) * V) {
         throw new Error(`forwardVerify returned ${logits.length / V} logit rows for ${m + d} requested`);
       }
-      rows = decodeLogitRows(logits, 0, m + d, V, filters, null);
+      // One-token row r holds position len + r: generated position len + r − L, AR's draw there.
+      rows = decodeLogitRows(logits, 0, m, V, filters, uniforms ? uniforms.range(len - L, m) : null);
+      if (d > 0) {
+        const draft = decodeLogitRows(logits, m, d, V, draftFilters, null);
+        rows = {
+          tok: concat(rows.tok, draft.tok),
+          prob: concat(rows.prob, draft.prob),
+          entropy: concat(rows.entropy, draft.entropy),
+          margin: concat(rows.margin, draft.margin),
+        };
+      }
     } finally {
       bk.free(logits);
     }

@@ -37,3 +37,15 @@ test('uniforms are reproducible from the seed, in [0, 1) and differ across seeds
   const mean = a.reduce((s, x) => s + x, 0) / a.length;
   expect(Math.abs(mean - 0.5)).toBeLessThan(0.05);
 });
+
+test('uniforms give draw i directly: at(i) and range(i0, n) equal the sequential stream', () => {
+  const seq = new Uniforms(123456789);
+  const first = Array.from({ length: 5000 }, () => seq.next());
+  const direct = new Uniforms(123456789);
+  for (const i of [0, 1, 2, 17, 999, 4096, 4999]) expect(direct.at(i)).toBe(first[i]);
+  const s = new Uniforms(42);
+  s.fill(300); // what has been drawn does not move at/range
+  expect(s.range(300, 40)).toEqual(new Uniforms(42).fill(340).subarray(300));
+  expect(s.fill(40)).toEqual(s.range(300, 40));
+  expect(() => s.at(-1)).toThrow(/index must be an integer >= 0/);
+});

@@ -99,10 +99,43 @@ describe('on a random tiny model', () => {
     );
   });
 
-  test('clear errors: sampling, self-correction, a model without forwardVerify', () => {
-    expect(() => decode(model, [1, 2], { mode: 'verify', temperature: 0.7 })).toThrow(
-      /temperature: mode 'verify' reproduces greedy decoding/,
-    );
+  test.each([
+    [1.0, 0, 1, 4, 0],
+    [0.7, 10, 0.9, 6, 3],
+    [1.3, 0, 0.8, 32, 0],
+    [0.5, 3, 1, 2, 0],
+  ])(
+    'temperature %f, top-k %i, top-p %f, block %i, %i draft rows: the same samples as mode ar for each seed',
+    (temperature, topK, topP, blockSize, draftRows) => {
+      const prompt = promptOf(9, 2);
+      const o = { maxNewTokens: 36, stopAtEos: false, temperature, topK, topP };
+      const outs = new Set<string>();
+      for (const seed of [0, 1, 77]) {
+        const ar = decode(model, prompt, { ...o, seed, mode: 'ar' });
+        const v = decode(model, prompt, { ...o, seed, mode: 'verify', blockSize, draftRows });
+        expect(Array.from(v.tokens)).toEqual(Array.from(ar.tokens));
+        expect(v.stats.forwards).toBe(36 - v.stats.accepted);
+        outs.add(Array.from(ar.tokens).join(','));
+      }
+      // the seeds sample different continuations (the check above is not of one fixed output)
+      expect(outs.size).toBeGreaterThan(1);
+    },
+  );
+
+  test('sampling with EOS: stops and suppression as in mode ar', () => {
+    const prompt = promptOf(7, 3);
+    for (const seed of [3, 4, 5, 6]) {
+      for (const extra of [{ stopAtEos: true }, { stopAtEos: false, suppressEos: true }]) {
+        const o = { maxNewTokens: 40, temperature: 1.5, seed, ...extra };
+        const ar = decode(model, prompt, { ...o, mode: 'ar' });
+        const v = decode(model, prompt, { ...o, mode: 'verify', blockSize: 8 });
+        expect(Array.from(v.tokens)).toEqual(Array.from(ar.tokens));
+        expect(v.stats.stopReason).toBe(ar.stats.stopReason);
+      }
+    }
+  });
+
+  test('clear errors: self-correction, draft rows, a model without forwardVerify', () => {
     expect(() => decode(model, [1, 2], { mode: 'verify', selfCorrect: true })).toThrow(/selfCorrect/);
     expect(() => decode(model, [1, 2], { mode: 'verify', draftRows: -1 })).toThrow(
       /draftRows: must be an integer >= 0/,
@@ -123,4 +156,10 @@ test('on a trained model, repeated code is confirmed several tokens per forward,
     expect(Array.from(v.tokens)).toEqual(Array.from(ar.tokens));
     expect(v.stats.tokensPerForward).toBeGreaterThan(1.5);
   }
+  // Sampling: still AR's tokens for the seed, and a confident model still confirms several per forward.
+  const s = { ...o, temperature: 0.7, topP: 0.95, seed: 11 };
+  const arS = decode(m, prompt, { ...s, mode: 'ar' });
+  const vS = decode(m, prompt, { ...s, mode: 'verify', blockSize: 6 });
+  expect(Array.from(vS.tokens)).toEqual(Array.from(arS.tokens));
+  expect(vS.stats.tokensPerForward).toBeGreaterThan(1.5);
 });

@@ -129,7 +129,7 @@ export function generateCommand(): Command {
         new Option(
           '--mode <mode>',
           'cache (default), nocache (recompute all), ar (one token per forward), ' +
-            'verify (up to --block tokens per forward, checked against ar in the same forward: its exact output; --block default 32)',
+            'verify (up to --block tokens per forward, checked against ar in the same forward: its exact output, greedy or sampled with the same --seed; --block default 32)',
         ).choices(['cache', 'nocache', 'ar', 'verify']),
       )
       .option('--self-correct', 'rewrite committed tokens of the block the model is sure are wrong (LLaDA2.1 T2T)')
