@@ -2,7 +2,8 @@
 // against numpy's bundled OpenBLAS on the same shapes and thread count, measured in the
 // same run (bench/kernels_numpy.py). Shapes are those of a 6-layer d=512 model (SwiGLU
 // 1408, vocab 8192) at sequence 512 — forward and backward — and of a decoding step
-// (32 query rows against the same weights). Ends on one JSON line.
+// (32 query rows against the same weights); and a decoding step's whole weight stream at 2, 8 and
+// 32 rows with float32 weights vs their 16-bit copy (matmul_w16). Ends on one JSON line.
 //
 //   tools/pnpm bench kernels            (SD_NATIVE_PATH / SD_WASM_PATH pick other builds)
 //   SD_BENCH_REPS=5 SD_BENCH_BUDGET=0.3 (minimum timed repetitions / seconds per shape)
@@ -104,6 +105,43 @@ function timeMatmul(b, s, minReps, budget) {
   return t;
 }
 
+// A decoding step's weight stream: every Linear of the model once, each with its own weights (as a
+// forward reads them: 94 MB in float32, more than the L3), at the few rows a decoding step has.
+// Float32 weights (matmul) against the 16-bit copy an f16 checkpoint decodes through (matmul_w16,
+// bit-identical results): the anchor is our own float32 path, measured in the same run.
+const STREAM_ROWS = [2, 8, 32];
+function streamWeights(b) {
+  const list = [];
+  for (const l of linears) {
+    for (let i = 0; i < l.count; i++) {
+      const n = l.din * l.dout;
+      const w32 = fill(b, n, 7 + list.length);
+      const bits = new Uint16Array(n);
+      for (let j = 0; j < n; j++) bits[j] = 0x2c00 + ((j * 2654435761) >>> 22); // f16 values ~2^-4..2^-3
+      list.push({ din: l.din, dout: l.dout, w32, w16: b.from(bits) });
+    }
+  }
+  return list;
+}
+function timeStream(b, ws, M, half, minReps, budget) {
+  const maxIn = Math.max(...ws.map((w) => w.din)),
+    maxOut = Math.max(...ws.map((w) => w.dout));
+  const x = fill(b, M * maxIn, 8),
+    y = b.f32(M * maxOut);
+  const step = () => {
+    for (const w of ws) {
+      if (half) b.matmulW16(x, w.w16, y, M, w.dout, w.din, false, true, 'f16');
+      else b.matmul(x, w.w32, y, M, w.dout, w.din, false, true);
+    }
+  };
+  try {
+    return bestOf(step, minReps, budget);
+  } finally {
+    b.free(x);
+    b.free(y);
+  }
+}
+
 const attnCases = [
   { name: 'attn.bidir', shape: { Tq: T, Tk: T, Hq: 8, Hkv: 8, D: 64, mask: 'bidir' } },
   {
@@ -188,6 +226,27 @@ for (const c of attnCases) {
   if (cpu) attn.cpu[c.name] = timeAttention(cpu, c);
   if (wasm) attn.wasm[c.name] = timeAttention(wasm, c, 2, 0.2);
 }
+const stream = { cpu: {}, wasm: {} };
+for (const [bn, b] of [
+  ['cpu', cpu],
+  ['wasm', wasm],
+]) {
+  if (!b || !b.has('matmul_w16')) continue;
+  const ws = streamWeights(b);
+  for (const M of STREAM_ROWS) {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const half of [false, true]) {
+        const key = `${M}.${half ? 'f16' : 'f32'}`;
+        keepBest(stream[bn], key, timeStream(b, ws, M, half, bn === 'cpu' ? 5 : 2, bn === 'cpu' ? 0.5 : 0.2));
+      }
+    }
+  }
+  for (const w of ws) {
+    b.free(w.w32);
+    b.free(w.w16);
+  }
+}
+
 // Idle worker threads spin before they sleep (OpenBLAS's for up to ~0.1 s, OpenMP's ~1 ms):
 // a pause before each side starts keeps the other side's spinning threads off its cores.
 const anchor = await startNumpy();
@@ -255,6 +314,20 @@ console.log(
     `  wasm ${r2(dWasm)}`,
 );
 
+const streamOut = {};
+for (const bn of ['cpu', 'wasm']) {
+  for (const M of STREAM_ROWS) {
+    const t32 = stream[bn][`${M}.f32`],
+      t16 = stream[bn][`${M}.f16`];
+    if (t32 === undefined) continue;
+    streamOut[`${bn}.rows${M}`] = { f32_ms: r3(t32 * 1000), f16_ms: r3(t16 * 1000), f16_speedup: r3(t32 / t16) };
+    console.log(
+      `decoding weight stream ${bn}, ${M} rows: f32 ${r3(t32 * 1000)} ms, f16 weights ${r3(t16 * 1000)} ms ` +
+        `(${r3(t32 / t16)}x; 94 / 47 MB per step)`,
+    );
+  }
+}
+
 const attnOut = {};
 for (const c of attnCases) {
   for (const bn of ['cpu', 'wasm']) {
@@ -292,6 +365,7 @@ console.log(
     attention_decode_gflops_cpu: attnOut['attn.decode.cpu'] ?? null,
     attention_gflops_wasm: attnOut['attn.bidir.wasm'] ?? null,
     attention_decode_gflops_wasm: attnOut['attn.decode.wasm'] ?? null,
+    decode_weight_stream: streamOut,
     shapes: detail,
   }),
 );

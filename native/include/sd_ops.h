@@ -44,6 +44,15 @@ const char* sd_build_info(void);
 int sd_matmul(const float* A, const float* B, float* C, int M, int N, int K, int transA, int transB,
               float alpha, float beta);
 
+/* 16-bit storage codes of sd_matmul_w16's B. */
+#define SD_DTYPE_F16 1  /* IEEE binary16 */
+#define SD_DTYPE_BF16 2 /* bfloat16 (the top half of a float32) */
+/* sd_matmul with B stored as 16-bit floats (b_dtype: SD_DTYPE_*), widened exactly to float32
+ * as it is packed: bit-identical to sd_matmul on the widened B, reading half the bytes (a
+ * model's weights kept in the half precision of its checkpoint, for inference). */
+int sd_matmul_w16(const float* A, const uint16_t* B, float* C, int M, int N, int K, int transA,
+                  int transB, float alpha, float beta, int b_dtype);
+
 /* y[r, c] += b[c] over rows x cols. */
 int sd_add_bias(float* y, const float* b, int rows, int cols);
 /* db[c] += sum_r dy[r, c]. */

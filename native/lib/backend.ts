@@ -1,7 +1,12 @@
-import { OpError, checkF32, checkI32, checkInt, checkReal } from './check';
+import { OpError, checkF32, checkI32, checkInt, checkReal, checkU16 } from './check';
 import { DType, HostArray, Tensor } from './tensor';
 
 export type BackendName = 'cpu' | 'wasm' | 'cuda';
+
+/** 16-bit float formats of matmulW16's B. */
+export type HalfType = 'f16' | 'bf16';
+/** Their SD_DTYPE_* codes in sd_ops.h. */
+const HALF_CODES: Record<HalfType, number> = { f16: 1, bf16: 2 };
 
 /** Raw kernel functions with the C argument order of include/sd_ops.h (the addon's exports). */
 export type RawKernels = Record<string, (...args: never[]) => unknown>;
@@ -38,7 +43,7 @@ export abstract class Backend {
   }
   /** A new tensor holding a copy of `src`. */
   from(src: HostArray | number[], dtype?: DType): Tensor {
-    const dt: DType = dtype ?? (src instanceof Int32Array ? 'i32' : 'f32');
+    const dt: DType = dtype ?? (src instanceof Int32Array ? 'i32' : src instanceof Uint16Array ? 'u16' : 'f32');
     const t = this.alloc(dt, src.length);
     this.write(t, src);
     return t;
@@ -85,6 +90,40 @@ export abstract class Backend {
     checkF32(op, 'B', B, K * N);
     checkF32(op, 'C', C, M * N);
     this.call(op, this.ref(A), this.ref(B), this.ref(C), M, N, K, +transA, +transB, alpha, beta);
+  }
+
+  /** Whether this backend has the kernel of an op (named as in sd_ops.h without "sd_"). */
+  has(op: string): boolean {
+    return typeof this.k[op] === 'function';
+  }
+
+  /**
+   * matmul with B stored as 16-bit floats (a u16 tensor of binary16 or bfloat16 bits), widened
+   * exactly while packed: the same result, bit for bit, as matmul over the widened B, reading half
+   * the bytes. CPU and WASM backends (see has('matmul_w16')).
+   */
+  matmulW16(
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    M: number,
+    N: number,
+    K: number,
+    transA: boolean,
+    transB: boolean,
+    bType: HalfType,
+    alpha = 1,
+    beta = 0,
+  ): void {
+    const op = 'matmul_w16';
+    checkInt(op, { M, N, K }, 1);
+    checkReal(op, { alpha, beta });
+    if (bType !== 'f16' && bType !== 'bf16')
+      throw new OpError(op, `bType must be 'f16' or 'bf16', got ${String(bType)}`);
+    checkF32(op, 'A', A, M * K);
+    checkU16(op, 'B', B, K * N);
+    checkF32(op, 'C', C, M * N);
+    this.call(op, this.ref(A), this.ref(B), this.ref(C), M, N, K, +transA, +transB, alpha, beta, HALF_CODES[bType]);
   }
 
   /** y = x / rms(x) · w per row of x [rows, dim]; rstd [rows] (optional) keeps 1/rms for the backward. */

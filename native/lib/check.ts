@@ -1,4 +1,4 @@
-import type { Tensor } from './tensor';
+import type { DType, Tensor } from './tensor';
 
 /** Error thrown for a bad call at the op boundary: names the op and the problem. */
 export class OpError extends Error {
@@ -28,7 +28,7 @@ export function checkReal(op: string, values: Record<string, number>): void {
   }
 }
 
-function checkTensor(op: string, name: string, t: Tensor, dtype: 'f32' | 'i32', need: number): void {
+function checkTensor(op: string, name: string, t: Tensor, dtype: DType, need: number): void {
   if (!t || typeof t !== 'object' || !('dtype' in t)) throw new OpError(op, `${name} must be a Tensor`);
   if (t.dtype !== dtype) throw new OpError(op, `${name} must be ${dtype}, got ${t.dtype}`);
   if (t.length < need) {
@@ -39,6 +39,11 @@ function checkTensor(op: string, name: string, t: Tensor, dtype: 'f32' | 'i32', 
 /** `t` must be an f32 tensor with at least `need` elements. */
 export function checkF32(op: string, name: string, t: Tensor, need: number): void {
   checkTensor(op, name, t, 'f32', need);
+}
+
+/** `t` must be a u16 tensor (16-bit float bits) with at least `need` elements. */
+export function checkU16(op: string, name: string, t: Tensor, need: number): void {
+  checkTensor(op, name, t, 'u16', need);
 }
 
 /** `t` must be an i32 tensor with at least `need` elements. */

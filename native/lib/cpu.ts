@@ -1,5 +1,5 @@
 import { Backend, BackendName, RawKernels } from './backend';
-import { DType, HostArray, Tensor } from './tensor';
+import { DType, HostArray, Tensor, hostArray } from './tensor';
 
 /** The functions the Node addon exports (besides the ops, named as in sd_ops.h without "sd_"). */
 export interface AddonExports extends RawKernels {
@@ -30,8 +30,7 @@ export class CpuBackend extends Backend {
 
   alloc(dtype: DType, length: number): Tensor {
     if (!Number.isInteger(length) || length < 0) throw new RangeError(`alloc: bad length ${length}`);
-    const arr = dtype === 'f32' ? new Float32Array(length) : new Int32Array(length);
-    return new Tensor(this, dtype, length, arr);
+    return new Tensor(this, dtype, length, hostArray(dtype, length));
   }
   free(): void {
     // JS typed arrays belong to the garbage collector.

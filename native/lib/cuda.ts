@@ -1,6 +1,6 @@
 import { Backend, BackendName, RawKernels } from './backend';
 import type { AddonExports } from './cpu';
-import { DType, HostArray, Tensor } from './tensor';
+import { DType, HostArray, Tensor, dtypeBytes, hostArray } from './tensor';
 
 /** Storage codes of the CUDA-only ops (bf16 inference path): 0 = float32, 1 = bf16. */
 export const CUDA_F32 = 0;
@@ -135,7 +135,7 @@ export class CudaBackend extends Backend {
 
   alloc(dtype: DType, length: number): Tensor {
     if (!Number.isInteger(length) || length < 0) throw new RangeError(`alloc: bad length ${length}`);
-    const bytes = Math.max(length, 1) * 4;
+    const bytes = Math.max(length, 1) * dtypeBytes(dtype);
     const ptr = this.cuda.alloc(bytes);
     this.cuda.memset(ptr, 0, bytes);
     return new Tensor(this, dtype, length, ptr);
@@ -146,7 +146,7 @@ export class CudaBackend extends Backend {
     this.cuda.free(t.handle as number);
   }
   sliceTensor(t: Tensor, offset: number, length: number): Tensor {
-    return new Tensor(this, t.dtype, length, (t.handle as number) + offset * 4, t.base ?? t);
+    return new Tensor(this, t.dtype, length, (t.handle as number) + offset * dtypeBytes(t.dtype), t.base ?? t);
   }
   view(): HostArray {
     throw new Error(
@@ -159,11 +159,12 @@ export class CudaBackend extends Backend {
       throw new RangeError(`write: ${src.length} values at offset ${offset} overflow a tensor of ${t.length}`);
     }
     if (src.length === 0) return;
-    const arr = t.dtype === 'f32' ? Float32Array.from(src) : Int32Array.from(src);
-    this.cuda.upload((t.handle as number) + offset * 4, arr);
+    const arr = hostArray(t.dtype, src.length);
+    arr.set(src);
+    this.cuda.upload((t.handle as number) + offset * dtypeBytes(t.dtype), arr);
   }
   override read(t: Tensor): HostArray {
-    const out = t.dtype === 'f32' ? new Float32Array(t.length) : new Int32Array(t.length);
+    const out = hostArray(t.dtype, t.length);
     if (t.length > 0) this.cuda.download(out, t.handle as number);
     else this.cuda.sync();
     return out;

@@ -1,6 +1,6 @@
 export { Backend, MASKS } from './backend';
-export type { AdamWParams, AttnShape, BackendName, DecodeParams, MaskKind, RawKernels } from './backend';
-export { OpError, checkF32, checkI32, checkInt, checkReal } from './check';
+export type { AdamWParams, AttnShape, BackendName, DecodeParams, HalfType, MaskKind, RawKernels } from './backend';
+export { OpError, checkF32, checkI32, checkInt, checkReal, checkU16 } from './check';
 export { CpuBackend } from './cpu';
 export type { AddonExports, CudaInfo } from './cpu';
 export { CUDA_BF16, CUDA_F32, CudaBackend, cudaExports } from './cuda';
@@ -8,6 +8,6 @@ export type { CudaExports } from './cuda';
 export { availableBackends, backend, cpuFeatures, loadBackend, resetBackend } from './load';
 export type { BackendReport } from './load';
 export * as reference from './reference';
-export { Tensor } from './tensor';
+export { Tensor, dtypeBytes } from './tensor';
 export type { DType, HostArray } from './tensor';
 export { WasmBackend, wasmPath } from './wasm';

@@ -3,6 +3,31 @@
 
 type Arr = ArrayLike<number>;
 
+/** The value of IEEE binary16 bits `h` (subnormals, infinities and NaN included). */
+export function f16ToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+const f32box = new Float32Array(1);
+const u32box = new Uint32Array(f32box.buffer);
+
+/** The value of bfloat16 bits `h`: the top half of a float32. */
+export function bf16ToF32(h: number): number {
+  u32box[0] = h << 16;
+  return f32box[0];
+}
+
+/** 16-bit float bits → float32 values (what matmul_w16 widens B to). */
+export function widen16(bits: ArrayLike<number>, type: 'f16' | 'bf16'): Float32Array {
+  const conv = type === 'f16' ? f16ToF32 : bf16ToF32;
+  return Float32Array.from({ length: bits.length }, (_, i) => conv(bits[i]));
+}
+
 /** C = alpha·op(A)·op(B) + beta·C in float64 (returns a new array). */
 export function matmul(
   A: Arr,

@@ -1,7 +1,22 @@
 import type { Backend } from './backend';
 
-export type DType = 'f32' | 'i32';
-export type HostArray = Float32Array | Int32Array;
+/** f32, i32, or u16: 16-bit float bits (binary16 or bfloat16), the storage of half-precision weights. */
+export type DType = 'f32' | 'i32' | 'u16';
+export type HostArray = Float32Array | Int32Array | Uint16Array;
+
+/** Bytes per element of a dtype. */
+export function dtypeBytes(dtype: DType): number {
+  return dtype === 'u16' ? 2 : 4;
+}
+
+/** A zero-filled host array of a dtype. */
+export function hostArray(dtype: DType, length: number): HostArray {
+  return dtype === 'f32'
+    ? new Float32Array(length)
+    : dtype === 'i32'
+      ? new Int32Array(length)
+      : new Uint16Array(length);
+}
 
 /**
  * A flat buffer owned by a backend. On the CPU addon it wraps a JS typed array; on

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { Backend, BackendName, RawKernels } from './backend';
-import { DType, HostArray, Tensor } from './tensor';
+import { DType, HostArray, Tensor, dtypeBytes } from './tensor';
 
 interface WasmExports {
   memory: WebAssembly.Memory;
@@ -107,7 +107,7 @@ export class WasmBackend extends Backend {
 
   alloc(dtype: DType, length: number): Tensor {
     if (!Number.isInteger(length) || length < 0) throw new RangeError(`alloc: bad length ${length}`);
-    const bytes = Math.max(4 * length, 4);
+    const bytes = Math.max(dtypeBytes(dtype) * length, 4);
     const ptr = this.x.malloc(bytes);
     if (ptr === 0) throw new Error(`wasm: out of memory allocating ${bytes} bytes`);
     this.refresh();
@@ -119,11 +119,13 @@ export class WasmBackend extends Backend {
     this.x.free(t.handle as number);
   }
   sliceTensor(t: Tensor, offset: number, length: number): Tensor {
-    return new Tensor(this, t.dtype, length, (t.handle as number) + 4 * offset, t.base ?? t);
+    return new Tensor(this, t.dtype, length, (t.handle as number) + dtypeBytes(t.dtype) * offset, t.base ?? t);
   }
   view(t: Tensor): HostArray {
     this.refresh();
-    const start = (t.handle as number) >> 2;
+    const ptr = t.handle as number;
+    if (t.dtype === 'u16') return new Uint16Array(this.x.memory.buffer, ptr, t.length);
+    const start = ptr >> 2;
     return t.dtype === 'f32'
       ? this.f32view.subarray(start, start + t.length)
       : this.i32view.subarray(start, start + t.length);

@@ -31,6 +31,9 @@ class Args {
   int32_t* i32(size_t i, bool nullable = false) const {
     return typed<int32_t>(i, napi_int32_array, "Int32Array", nullable);
   }
+  uint16_t* u16(size_t i, bool nullable = false) const {
+    return typed<uint16_t>(i, napi_uint16_array, "Uint16Array", nullable);
+  }
   int integer(size_t i) const {
     const double d = number(i);
     if (d != (double)(int)d) bad(i, "an int32 integer");
@@ -71,6 +74,13 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   Args a(info, "matmul", 10);
   check(a, sd_matmul(a.f32(0), a.f32(1), a.f32(2), a.integer(3), a.integer(4), a.integer(5),
                      a.integer(6), a.integer(7), a.real(8), a.real(9)));
+  return info.Env().Undefined();
+}
+
+Napi::Value MatmulW16(const Napi::CallbackInfo& info) {
+  Args a(info, "matmul_w16", 11);
+  check(a, sd_matmul_w16(a.f32(0), a.u16(1), a.f32(2), a.integer(3), a.integer(4), a.integer(5),
+                         a.integer(6), a.integer(7), a.real(8), a.real(9), a.integer(10)));
   return info.Env().Undefined();
 }
 
@@ -237,6 +247,7 @@ Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("matmul_w16", Napi::Function::New(env, MatmulW16));
   exports.Set("rmsnorm_fwd", Napi::Function::New(env, RmsnormFwd));
   exports.Set("rmsnorm_bwd", Napi::Function::New(env, RmsnormBwd));
   exports.Set("add_bias", Napi::Function::New(env, AddBias));

@@ -76,7 +76,7 @@ thread_local Scratch g_apack, g_bpack;
 
 struct Gemm {
   const float* A;
-  const float* B;
+  const void* B;  // float, or 16-bit (sd::mm::F16 / BF16) for sd_matmul_w16
   float* C;
   int M, N, K;
   bool ta, tb;
@@ -86,8 +86,11 @@ struct Gemm {
 
 size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
-// C[i0:i1, j0:j1] on the calling thread. Returns false if a buffer could not be allocated.
+// C[i0:i1, j0:j1] on the calling thread, B of element type T. Returns false if a buffer could
+// not be allocated.
+template <typename T>
 bool gemm_range(const Gemm& g, int i0, int i1, int j0, int j1) {
+  const T* B = static_cast<const T*>(g.B);
   // A single row block (a decoding step's 32 rows, a thin slice of a big call) uses each packed
   // op(B) panel exactly once: pack it just before use, so it goes to the kernel from L1 instead
   // of through a large buffer. Same arithmetic either way.
@@ -105,7 +108,7 @@ bool gemm_range(const Gemm& g, int i0, int i1, int j0, int j1) {
       const bool first = pc == 0;
       const bool zero_beta = first && g.beta == 0.f;
       const float beta = first ? g.beta : 1.f;
-      if (!fused) sd::mm::pack_b(bp, g.B, g.N, g.K, g.tb, jc, nc, pc, kc);
+      if (!fused) sd::mm::pack_b(bp, B, g.N, g.K, g.tb, jc, nc, pc, kc);
       for (int ic = i0; ic < i1; ic += MC) {
         const int mc = i1 - ic < MC ? i1 - ic : MC;
         sd::mm::pack_a(ap, g.A, g.M, g.K, g.ta, ic, mc, pc, kc);
@@ -113,7 +116,7 @@ bool gemm_range(const Gemm& g, int i0, int i1, int j0, int j1) {
           const int nr = nc - jr < NR ? nc - jr : NR;
           const float* b = bp + (size_t)jr * kc;
           if (fused) {
-            sd::mm::pack_b(bp, g.B, g.N, g.K, g.tb, jc + jr, nr, pc, kc);
+            sd::mm::pack_b(bp, B, g.N, g.K, g.tb, jc + jr, nr, pc, kc);
             b = bp;
           }
           for (int ir = 0; ir < mc; ir += MR) {
@@ -128,11 +131,43 @@ bool gemm_range(const Gemm& g, int i0, int i1, int j0, int j1) {
   return true;
 }
 
-}  // namespace
+// Splits C over threads and runs gemm_range<T> on each part.
+template <typename T>
+int run_gemm(const Gemm& g, const char* op) {
+  const int M = g.M, N = g.N;
+  // Split the larger of M and N in whole micro-tiles: each thread then re-packs only the
+  // smaller operand.
+  const bool split_n = N >= M;
+  const int unit = split_n ? NR : MR;
+  const int units = ((split_n ? N : M) + unit - 1) / unit;
+  int nt = 1;
+#if defined(_OPENMP)
+  if ((double)M * N * g.K >= kParallelMinMacs) nt = omp_get_max_threads();
+#endif
+  if (nt > units) nt = units;
 
-extern "C" int sd_matmul(const float* A, const float* B, float* C, int M, int N, int K, int transA,
-                         int transB, float alpha, float beta) {
-  const char* op = "matmul";
+  bool ok = true;
+  if (nt <= 1) {
+    ok = gemm_range<T>(g, 0, M, 0, N);
+  } else {
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(nt) reduction(&& : ok)
+    {
+      const int t = omp_get_thread_num(), n = omp_get_num_threads();
+      const int u0 = (int)((long long)units * t / n), u1 = (int)((long long)units * (t + 1) / n);
+      const int lim = split_n ? N : M;
+      const int a = u0 * unit, b = u1 * unit < lim ? u1 * unit : lim;
+      if (a < b) ok = split_n ? gemm_range<T>(g, 0, M, a, b) : gemm_range<T>(g, a, b, 0, N);
+    }
+#endif
+  }
+  if (!ok) return sd::fail(SD_ENOMEM, "%s: out of memory for the packing buffers", op);
+  return SD_OK;
+}
+
+// Argument checks shared by sd_matmul and sd_matmul_w16.
+int check_args(const char* op, const float* A, const void* B, const float* C, int M, int N, int K,
+               int transA, int transB, float alpha, float beta) {
   SD_CHECK_POS(op, "M", M);
   SD_CHECK_POS(op, "N", N);
   SD_CHECK_POS(op, "K", K);
@@ -142,37 +177,33 @@ extern "C" int sd_matmul(const float* A, const float* B, float* C, int M, int N,
   SD_CHECK_FINITE(op, "alpha", alpha);
   SD_CHECK_FINITE(op, "beta", beta);
   if ((transA != 0 && transA != 1) || (transB != 0 && transB != 1))
-    return sd::fail(SD_EINVAL, "matmul: transA/transB must be 0 or 1, got %d/%d", transA, transB);
-
-  const int slices = (K + KC - 1) / KC;
-  const Gemm g{A, B, C, M, N, K, transA != 0, transB != 0, alpha, beta, (K + slices - 1) / slices};
-
-  // Split the larger of M and N in whole micro-tiles: each thread then re-packs only the
-  // smaller operand.
-  const bool split_n = N >= M;
-  const int unit = split_n ? NR : MR;
-  const int units = ((split_n ? N : M) + unit - 1) / unit;
-  int nt = 1;
-#if defined(_OPENMP)
-  if ((double)M * N * K >= kParallelMinMacs) nt = omp_get_max_threads();
-#endif
-  if (nt > units) nt = units;
-
-  bool ok = true;
-  if (nt <= 1) {
-    ok = gemm_range(g, 0, M, 0, N);
-  } else {
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(nt) reduction(&& : ok)
-    {
-      const int t = omp_get_thread_num(), n = omp_get_num_threads();
-      const int u0 = (int)((long long)units * t / n), u1 = (int)((long long)units * (t + 1) / n);
-      const int lim = split_n ? N : M;
-      const int a = u0 * unit, b = u1 * unit < lim ? u1 * unit : lim;
-      if (a < b) ok = split_n ? gemm_range(g, 0, M, a, b) : gemm_range(g, a, b, 0, N);
-    }
-#endif
-  }
-  if (!ok) return sd::fail(SD_ENOMEM, "matmul: out of memory for the packing buffers");
+    return sd::fail(SD_EINVAL, "%s: transA/transB must be 0 or 1, got %d/%d", op, transA, transB);
   return SD_OK;
+}
+
+Gemm make_gemm(const float* A, const void* B, float* C, int M, int N, int K, int transA, int transB,
+               float alpha, float beta) {
+  const int slices = (K + KC - 1) / KC;
+  return Gemm{A, B, C, M, N, K, transA != 0, transB != 0, alpha, beta, (K + slices - 1) / slices};
+}
+
+}  // namespace
+
+extern "C" int sd_matmul(const float* A, const float* B, float* C, int M, int N, int K, int transA,
+                         int transB, float alpha, float beta) {
+  const int rc = check_args("matmul", A, B, C, M, N, K, transA, transB, alpha, beta);
+  if (rc != SD_OK) return rc;
+  return run_gemm<float>(make_gemm(A, B, C, M, N, K, transA, transB, alpha, beta), "matmul");
+}
+
+extern "C" int sd_matmul_w16(const float* A, const uint16_t* B, float* C, int M, int N, int K,
+                             int transA, int transB, float alpha, float beta, int b_dtype) {
+  const char* op = "matmul_w16";
+  const int rc = check_args(op, A, B, C, M, N, K, transA, transB, alpha, beta);
+  if (rc != SD_OK) return rc;
+  const Gemm g = make_gemm(A, B, C, M, N, K, transA, transB, alpha, beta);
+  if (b_dtype == SD_DTYPE_F16) return run_gemm<sd::mm::F16>(g, op);
+  if (b_dtype == SD_DTYPE_BF16) return run_gemm<sd::mm::BF16>(g, op);
+  return sd::fail(SD_EINVAL, "%s: b_dtype must be SD_DTYPE_F16 (1) or SD_DTYPE_BF16 (2), got %d",
+                  op, b_dtype);
 }
