@@ -9,6 +9,7 @@
 //
 //   tools/pnpm bench sampler [--model DIR] [--prompts FILE|DIR] [--shard FILE] [--gen 128] [--samples 2]
 //                            [--threshold 0.9] [--rounds 3] [--all-nocache] [--random-init PRESET] [--threads N]
+//                            [--f32-weights]
 //
 // Held-out text: --shard (a validation token shard of the data build) or --prompts (.py files), else
 // HumanEval prompts + reference solutions from ../shared/bench-data (code no training set here holds),
@@ -66,6 +67,9 @@ let tokenizer = null;
 let modelName;
 if (existsSync(path.join(modelDir, 'config.json'))) {
   model = Model.load(modelDir);
+  // Decode through the exact 16-bit copy of an f16/bf16 checkpoint's matrices (same tokens, fewer
+  // bytes per forward), as `seed-diffusion generate` does; --f32-weights measures without it.
+  if (!flag('f32-weights')) model.useHalfWeights();
   const tj = path.join(modelDir, 'tokenizer.json');
   if (existsSync(tj)) tokenizer = Tokenizer.load(tj);
   modelName = path.relative(root, modelDir) || modelDir;
@@ -238,7 +242,8 @@ function relativeForwardTime(P) {
 const b0 = backend();
 console.log(
   `model ${modelName}: d ${cfg.hiddenSize}, ${cfg.numLayers} layers, vocab ${cfg.vocabSize}, context ${cfg.maxSeqLen}; ` +
-    `backend ${b0.name} (${b0.buildInfo}), ${b0.numThreads} threads; ${os.cpus()[0]?.model}`,
+    `backend ${b0.name} (${b0.buildInfo}), ${b0.numThreads} threads; weights ${model.halfWeights ?? 'f32'}; ` +
+    `${os.cpus()[0]?.model}`,
 );
 console.log(
   `held-out text: ${source} (${stream.length} tokens); ${SAMPLES} prompts per length, ${GEN} new tokens, tau ${TAU}`,
@@ -303,6 +308,7 @@ finish({
   bench: 'sampler',
   model: modelName,
   backend: `${b0.name} ${b0.numThreads} threads`,
+  weights: model.halfWeights ?? 'f32',
   held_out: source,
   prompt_lengths: promptLens,
   gen_tokens: GEN,

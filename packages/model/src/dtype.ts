@@ -1,4 +1,9 @@
-// float32 <-> float16 / bfloat16 conversion (round to nearest even), for safetensors.
+// float32 <-> float16 / bfloat16 conversion (round to nearest even), for safetensors. Widening
+// is the compute core's reference (the same values matmul_w16 widens weights to).
+import { reference } from '@seed-diffusion/native';
+
+export const f16ToF32: (h: number) => number = reference.f16ToF32;
+export const bf16ToF32: (h: number) => number = reference.bf16ToF32;
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -8,11 +13,6 @@ export function f32ToBf16(x: number): number {
   const b = u32[0];
   if ((b & 0x7fffffff) > 0x7f800000) return ((b >>> 16) | 0x40) & 0xffff; // NaN stays NaN
   return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-export function bf16ToF32(h: number): number {
-  u32[0] = h << 16;
-  return f32[0];
 }
 
 export function f32ToF16(x: number): number {
@@ -39,13 +39,4 @@ export function f32ToF16(x: number): number {
   if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // may carry into the exponent: still correct
   e = h;
   return sign | e;
-}
-
-export function f16ToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }

@@ -1,6 +1,6 @@
 // The flat parameter layout (llm.c style): every weight is a view into one buffer, named with
 // the Hugging Face tensor names so checkpoints map one-to-one.
-import type { Backend, Tensor } from '@seed-diffusion/native';
+import type { Backend, HalfType, Tensor } from '@seed-diffusion/native';
 
 import type { ModelConfig } from './config';
 
@@ -26,6 +26,8 @@ export interface LayerViews {
   wg: Tensor;
   wu: Tensor;
   wd: Tensor;
+  /** Set when the matrices (wq … wd) are 16-bit copies (u16 tensors) of this format: inference only. */
+  half?: HalfType;
 }
 
 export interface ParamViews {
@@ -34,6 +36,8 @@ export interface ParamViews {
   norm: Tensor;
   /** The LM head ([V, d]); the embedding itself when tied. */
   head: Tensor;
+  /** Set when head is a 16-bit copy (u16) of this format: inference only. */
+  half?: HalfType;
 }
 
 /** Names, shapes and offsets of every tensor, in buffer order. */

@@ -196,6 +196,8 @@ export class Trainer {
     this.v = b.f32(total);
     const T = topology === 'block_diff' ? 2 * o.seqLen : o.seqLen;
     this.graph = new TrainGraph(b, c, o.batch, T, o.batch * o.seqLen);
+    // Training updates the float32 parameters: a 16-bit inference copy would go stale.
+    model.dropHalfWeights();
     this.pv = model.views;
     this.gv = paramViews(c, this.grads);
     // Edits insert/substitute tokens drawn from the training unigram, never special tokens.

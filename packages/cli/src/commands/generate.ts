@@ -77,7 +77,11 @@ export function loadModelDir(dir: string): { model: Model; tokenizer: Tokenizer 
   }
   const tok = path.join(dir, 'tokenizer.json');
   if (!existsSync(tok)) throw new Error(`the model folder ${path.resolve(dir)} has no tokenizer.json`);
-  return { model: lazy.model().Model.load(dir), tokenizer: lazy.tokenizer().Tokenizer.load(tok) };
+  const model = lazy.model().Model.load(dir);
+  // Inference only: a checkpoint saved in f16/bf16 decodes through an exact 16-bit copy of its
+  // matrices (the same tokens, half the weight bytes per forward); float32 ones stay as they are.
+  model.useHalfWeights();
+  return { model, tokenizer: lazy.tokenizer().Tokenizer.load(tok) };
 }
 
 export function formatStats(s: DecodeStats): string {

@@ -6,6 +6,7 @@ import type { GradScratch, LayerActs } from '../activations';
 import { rowRange, rowsOf, zero } from '../activations';
 import type { ModelConfig } from '../config';
 import type { LayerViews } from '../params';
+import { linearFwd } from './linear';
 import type { SeqAttention, Topology } from '../topology';
 
 /** The attention call's shape for one sequence of the topology (forward and backward alike). */
@@ -34,8 +35,8 @@ export function kvForward(
   b.rmsnormFwd(rowsOf(a.x, n, d), w.ln1, ln1, rowsOf(a.rstd1, n, 1), n, d, c.rmsNormEps);
   const k = topo.kOut(l);
   const v = topo.vOut(l);
-  b.matmul(ln1, w.wk, k, n, kvd, d, false, true);
-  b.matmul(ln1, w.wv, v, n, kvd, d, false, true);
+  linearFwd(b, ln1, w.wk, k, n, kvd, d, w.half);
+  linearFwd(b, ln1, w.wv, v, n, kvd, d, w.half);
   if (w.bk && w.bv) {
     b.addBias(k, w.bk, n, kvd);
     b.addBias(v, w.bv, n, kvd);
@@ -64,7 +65,7 @@ export function attentionForward(
   const q = rowsOf(a.q, n, qd);
   const att = rowsOf(a.att, n, qd);
   kvForward(b, c, w, a, l, n, pos, topo);
-  b.matmul(ln1, w.wq, q, n, qd, d, false, true);
+  linearFwd(b, ln1, w.wq, q, n, qd, d, w.half);
   if (w.bq) b.addBias(q, w.bq, n, qd);
   b.rope(q, pos, n, c.numHeads, D, D, c.ropeTheta, c.ropeInterleaved, false);
   for (const s of topo.seqs) {
@@ -80,7 +81,7 @@ export function attentionForward(
   // Output projection and residual for rows [r0, n) only (see mlpForward).
   const m = n - r0;
   const res2 = rowRange(a.res2, r0, n, d);
-  b.matmul(rowRange(att, r0, n, qd), w.wo, res2, m, d, qd, false, true);
+  linearFwd(b, rowRange(att, r0, n, qd), w.wo, res2, m, d, qd, w.half);
   b.add(res2, rowRange(x, r0, n, d), res2, m * d);
 }
 

@@ -1,10 +1,11 @@
 // Output head: final RMSNorm → (optional row gather) → LM head logits. The gather picks
 // which hidden rows produce logits: only the rows that carry a loss (the noisy half of a
 // block-diffusion batch), and the one-row shift of Dream-style models.
-import type { Backend, Tensor } from '@seed-diffusion/native';
+import type { Backend, HalfType, Tensor } from '@seed-diffusion/native';
 
 import { rowRange, rowsOf, zero } from '../activations';
 import type { ModelConfig } from '../config';
+import { linearFwd } from './linear';
 
 export interface HeadBuffers {
   /** Source hidden row of each logits row [R] (null: identity, R = N). */
@@ -27,6 +28,7 @@ export function headForward(
   R: number,
   hb: HeadBuffers,
   r0 = 0,
+  half?: HalfType,
 ): void {
   const d = c.hiddenSize;
   const m = n - r0;
@@ -37,7 +39,7 @@ export function headForward(
     h = rowsOf(hb.hsel, R, d);
     b.embeddingFwd(rowsOf(hb.src, R, 1), rowsOf(lnf, n, d), h, R, n, d);
   }
-  b.matmul(h, head, rowsOf(hb.logits, R, c.vocabSize), R, c.vocabSize, d, false, true);
+  linearFwd(b, h, head, rowsOf(hb.logits, R, c.vocabSize), R, c.vocabSize, d, half);
 }
 
 /**

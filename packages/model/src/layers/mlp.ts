@@ -6,6 +6,7 @@ import type { GradScratch, LayerActs } from '../activations';
 import { rowRange, zero } from '../activations';
 import type { ModelConfig } from '../config';
 import type { LayerViews } from '../params';
+import { linearFwd } from './linear';
 
 /**
  * Reads a.res2, writes the layer output (the next residual) into xNext, for rows [r0, n) (the
@@ -31,10 +32,10 @@ export function mlpForward(
   const h = at(a.h, I);
   const out = at(xNext, d);
   b.rmsnormFwd(res2, w.ln2, ln2, at(a.rstd2, 1), m, d, c.rmsNormEps);
-  b.matmul(ln2, w.wg, gate, m, I, d, false, true);
-  b.matmul(ln2, w.wu, up, m, I, d, false, true);
+  linearFwd(b, ln2, w.wg, gate, m, I, d, w.half);
+  linearFwd(b, ln2, w.wu, up, m, I, d, w.half);
   b.swigluFwd(gate, up, h, m * I);
-  b.matmul(h, w.wd, out, m, d, I, false, true);
+  linearFwd(b, h, w.wd, out, m, d, I, w.half);
   b.add(out, res2, out, m * d);
 }
 
