@@ -5,6 +5,13 @@ import { reference } from '@seed-diffusion/native';
 export const f16ToF32: (h: number) => number = reference.f16ToF32;
 export const bf16ToF32: (h: number) => number = reference.bf16ToF32;
 
+const tables: Partial<Record<'f16' | 'bf16', Float32Array>> = {};
+/** Every 16-bit pattern widened to float32 (index = bits): one lookup per value when decoding. */
+export function widenTable(type: 'f16' | 'bf16'): Float32Array {
+  const conv = type === 'f16' ? f16ToF32 : bf16ToF32;
+  return (tables[type] ??= Float32Array.from({ length: 65536 }, (_, h) => conv(h)));
+}
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 

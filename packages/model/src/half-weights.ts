@@ -6,14 +6,30 @@
 import type { Backend, HalfType, Tensor } from '@seed-diffusion/native';
 
 import type { ModelConfig } from './config';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './dtype';
+import { f32ToF16, widenTable } from './dtype';
 import type { ParamViews } from './params';
 import { paramLayout, paramViews } from './params';
 
-const CODECS: Record<HalfType, { to: (x: number) => number; from: (h: number) => number }> = {
-  f16: { to: f32ToF16, from: f16ToF32 },
-  bf16: { to: f32ToBf16, from: bf16ToF32 },
-};
+/**
+ * The 16-bit pattern of float32 bits `x` when x is exactly representable in `type`, else −1.
+ * Candidates come from bit truncation (exact for representable normals); the widening table
+ * confirms them, so anything not representable (or a subnormal / special value of a kind the
+ * truncation misses) is caught by the check or sent through the rounding encoder.
+ */
+function exactBits(x: number, type: HalfType, wide: Uint32Array, box: { f: Float32Array; u: Uint32Array }): number {
+  let h: number;
+  if (type === 'bf16') {
+    h = x >>> 16;
+  } else {
+    const e = (x >>> 23) & 0xff;
+    if (e >= 113 && e <= 142) h = ((x >>> 16) & 0x8000) | ((e - 112) << 10) | ((x >>> 13) & 0x3ff);
+    else {
+      box.u[0] = x;
+      h = f32ToF16(box.f[0]);
+    }
+  }
+  return wide[h] === x ? h : -1;
+}
 
 /** Parameter names multiplied by linearFwd: the matrices (and the LM head / tied embedding). */
 function isMatrix(name: string): boolean {
@@ -31,7 +47,7 @@ export interface HalfWeights {
 /**
  * 16-bit copies of the matrices of `host` (the float32 parameters laid out by paramLayout) in
  * `type`, or null when some value is not exactly representable in it (the copy would change
- * the model). Object.is comparison: −0 and NaN payloads must survive too.
+ * the model).
  */
 export function makeHalfWeights(
   c: ModelConfig,
@@ -42,12 +58,16 @@ export function makeHalfWeights(
 ): HalfWeights | null {
   const { specs, total } = paramLayout(c);
   const bits = new Uint16Array(total);
-  const { to, from } = CODECS[type];
+  // Compared as bit patterns: −0 and NaN payloads must survive too.
+  const wide = new Uint32Array(widenTable(type).buffer);
+  const raw = new Uint32Array(host.buffer, host.byteOffset, host.length);
+  const box = { f: new Float32Array(1), u: new Uint32Array(1) };
+  box.u = new Uint32Array(box.f.buffer);
   for (const s of specs) {
     if (!isMatrix(s.name)) continue;
     for (let i = s.offset; i < s.offset + s.size; i++) {
-      const h = to(host[i]);
-      if (!Object.is(Math.fround(from(h)), host[i])) return null;
+      const h = exactBits(raw[i], type, wide, box);
+      if (h < 0) return null;
       bits[i] = h;
     }
   }

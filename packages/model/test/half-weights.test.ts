@@ -107,6 +107,29 @@ describe.each(cfgs)('%s', (_name, cfg) => {
     expect(m.halfWeights).toBeNull();
   });
 
+  test('subnormal, signed-zero and large values are kept exactly; one unrepresentable value refuses the copy', () => {
+    const m = savedAs(cfg, 'F16', 6);
+    const host = m.params.toArray() as Float32Array;
+    const wq = m.layout.specs.find((s) => s.name.endsWith('q_proj.weight'));
+    if (!wq) throw new Error('no q_proj');
+    // f16 subnormals, −0, the largest f16 and its negative, the smallest normal: all exact in f16 and bf16
+    const specials = [2 ** -24, -(2 ** -20), 3 * 2 ** -16, -0, 65504, -65504, 2 ** -14];
+    specials.forEach((x, i) => (host[wq.offset + i] = x));
+    b.write(m.params, host);
+    const want = allLogits(m);
+    expect(m.useHalfWeights('f16')).toBe('f16');
+    expect(allLogits(m)).toEqual(want);
+    // 1 + 2^-12 needs 12 fraction bits: not binary16, not bfloat16
+    host[wq.offset + 9] = 1 + 2 ** -12;
+    b.write(m.params, host);
+    expect(m.useHalfWeights()).toBeNull();
+    expect(m.halfWeights).toBeNull();
+    // 2^-30 is a bfloat16 value but below binary16's range
+    host[wq.offset + 9] = 2 ** -30;
+    b.write(m.params, host);
+    expect(m.useHalfWeights('f16')).toBeNull();
+  });
+
   test('the copy follows the parameters only when rebuilt: changed weights are seen after useHalfWeights again', () => {
     const m = savedAs(cfg, 'F16', 5);
     expect(m.useHalfWeights('f16')).toBe('f16');
