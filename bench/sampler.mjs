@@ -15,13 +15,14 @@
 // HumanEval prompts + reference solutions from ../shared/bench-data (code no training set here holds),
 // else /usr/lib/python3.11 (which the data build may have trained on; the report says so).
 // Ends on one JSON line.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { gunzipSync } from 'node:zlib';
+
+import { heldOutTexts, promptWindows } from './lib/held-out.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -76,7 +77,7 @@ if (existsSync(path.join(modelDir, 'config.json'))) {
 } else if (randomInit) {
   // Speed only: a randomly initialised model of a preset, context widened so 1024-token prompts fit.
   if (!PRESETS[randomInit]) fail(`--random-init: unknown preset ${randomInit}; known: ${Object.keys(PRESETS)}`);
-  tokenizer = Tokenizer.train(heldOutTexts().texts.slice(0, 200), { vocabSize: 2048 });
+  tokenizer = Tokenizer.train(heldOut().texts.slice(0, 200), { vocabSize: 2048 });
   model = Model.init(
     {
       ...PRESETS[randomInit],
@@ -98,38 +99,8 @@ if (existsSync(path.join(modelDir, 'config.json'))) {
 const cfg = model.config;
 
 // ------------------------------------------------------------------ held-out token stream
-function heldOutTexts() {
-  const prompts = opt('prompts', null);
-  if (prompts) {
-    const files = statSync(prompts).isDirectory()
-      ? readdirSync(prompts, { recursive: true })
-          .filter((f) => String(f).endsWith('.py'))
-          .sort()
-          .map((f) => path.join(prompts, String(f)))
-      : [prompts];
-    return { source: prompts, texts: files.map((f) => readFileSync(f, 'utf8')) };
-  }
-  const he = path.join(root, '../shared/bench-data/HumanEval.jsonl.gz');
-  if (existsSync(he)) {
-    const rows = gunzipSync(readFileSync(he))
-      .toString('utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    return {
-      source: 'HumanEval prompts + reference solutions',
-      texts: rows.map((r) => r.prompt + r.canonical_solution),
-    };
-  }
-  const dir = '/usr/lib/python3.11';
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.py'))
-    .sort()
-    .slice(0, 60);
-  return {
-    source: `${dir} (first 60 modules; may overlap the training split)`,
-    texts: files.map((f) => readFileSync(path.join(dir, f), 'utf8')),
-  };
+function heldOut() {
+  return heldOutTexts(root, opt('prompts', null));
 }
 
 let stream;
@@ -140,7 +111,7 @@ if (shard) {
   source = `token shard ${shard}`;
 } else {
   if (!tokenizer) fail(`${modelDir} has no tokenizer.json; pass --shard with a validation token shard`);
-  const h = heldOutTexts();
+  const h = heldOut();
   source = h.source;
   const ids = [];
   for (const t of h.texts) ids.push(...tokenizer.encode(t), cfg.eosTokenId);
@@ -153,17 +124,7 @@ if (cfg.maxSeqLen < GEN + 16) {
 }
 // Prompts longer than the context allows are shortened (the JSON line reports the lengths used).
 const promptLens = [...new Set(PROMPTS.map((p) => Math.min(p, cfg.maxSeqLen - GEN - 1)))];
-function windows(P) {
-  const out = [];
-  const span = P + GEN;
-  const n = Math.floor(stream.length / span);
-  if (n < 1) fail(`held-out stream of ${stream.length} tokens is shorter than one prompt + continuation (${span})`);
-  for (let s = 0; s < SAMPLES; s++) {
-    const o = Math.floor(((s + 0.5) * n) / SAMPLES) * span;
-    out.push({ prompt: stream.subarray(o, o + P), truth: stream.subarray(o + P, o + span) });
-  }
-  return out;
-}
+const windows = (P) => promptWindows(stream, P, GEN, SAMPLES, fail);
 
 // ------------------------------------------------------------------ decoding runs
 // Greedy AR tokens per prompt window: mode 'verify' must reproduce them exactly.
