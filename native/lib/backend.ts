@@ -3,6 +3,26 @@ import { DType, HostArray, Tensor } from './tensor';
 
 export type BackendName = 'cpu' | 'wasm' | 'cuda';
 
+/** Shapes, scalars and buffers of a matmul call; `checkB` checks B's dtype (f32 or u16). */
+function checkMatmul(
+  op: string,
+  A: Tensor,
+  B: Tensor,
+  C: Tensor,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  beta: number,
+  checkB: typeof checkF32,
+): void {
+  checkInt(op, { M, N, K }, 1);
+  checkReal(op, { alpha, beta });
+  checkF32(op, 'A', A, M * K);
+  checkB(op, 'B', B, K * N);
+  checkF32(op, 'C', C, M * N);
+}
+
 /** 16-bit float formats of matmulW16's B. */
 export type HalfType = 'f16' | 'bf16';
 /** Their SD_DTYPE_* codes in sd_ops.h. */
@@ -83,13 +103,8 @@ export abstract class Backend {
     alpha = 1,
     beta = 0,
   ): void {
-    const op = 'matmul';
-    checkInt(op, { M, N, K }, 1);
-    checkReal(op, { alpha, beta });
-    checkF32(op, 'A', A, M * K);
-    checkF32(op, 'B', B, K * N);
-    checkF32(op, 'C', C, M * N);
-    this.call(op, this.ref(A), this.ref(B), this.ref(C), M, N, K, +transA, +transB, alpha, beta);
+    checkMatmul('matmul', A, B, C, M, N, K, alpha, beta, checkF32);
+    this.call('matmul', this.ref(A), this.ref(B), this.ref(C), M, N, K, +transA, +transB, alpha, beta);
   }
 
   /** Whether this backend has the kernel of an op (named as in sd_ops.h without "sd_"). */
@@ -116,13 +131,9 @@ export abstract class Backend {
     beta = 0,
   ): void {
     const op = 'matmul_w16';
-    checkInt(op, { M, N, K }, 1);
-    checkReal(op, { alpha, beta });
     if (bType !== 'f16' && bType !== 'bf16')
       throw new OpError(op, `bType must be 'f16' or 'bf16', got ${String(bType)}`);
-    checkF32(op, 'A', A, M * K);
-    checkU16(op, 'B', B, K * N);
-    checkF32(op, 'C', C, M * N);
+    checkMatmul(op, A, B, C, M, N, K, alpha, beta, checkU16);
     this.call(op, this.ref(A), this.ref(B), this.ref(C), M, N, K, +transA, +transB, alpha, beta, HALF_CODES[bType]);
   }
 

@@ -4,7 +4,7 @@
 // appended to the cache so later blocks attend to clean tokens. See techniques.md §6.6.
 import { backend, type Tensor } from '@seed-diffusion/native';
 
-import { confidences, decodeLogitRows, type RowFilters, type RowStats } from './decode-rows';
+import { confidences, decodeLogitRows, requestFilters, type RowStats } from './decode-rows';
 import type {
   BlockEndEvent,
   DecodeEvent,
@@ -87,13 +87,7 @@ export function* decodeSteps(
   const L = promptIds.length;
   const limit = Math.min(maxSeqLen, L + opts.maxNewTokens);
   const useCache = opts.mode !== 'nocache';
-  const filters: RowFilters = {
-    maskId,
-    banId: opts.suppressEos ? eosId : -1,
-    temperature: opts.temperature,
-    topK: opts.topK,
-    topP: opts.topP,
-  };
+  const filters = requestFilters(opts, model.config);
   const uniforms = opts.temperature > 0 ? new Uniforms(opts.seed) : null;
   const policy = new CommitPolicy(opts);
   const bk = backend();

@@ -19,6 +19,20 @@ export interface RowFilters {
   topP: number;
 }
 
+/** The row filters a request asks for: [MASK] never, EOS banned when suppressed, its sampling settings. */
+export function requestFilters(
+  opts: { suppressEos: boolean; temperature: number; topK: number; topP: number },
+  ids: { maskTokenId: number; eosTokenId: number },
+): RowFilters {
+  return {
+    maskId: ids.maskTokenId,
+    banId: opts.suppressEos ? ids.eosTokenId : -1,
+    temperature: opts.temperature,
+    topK: opts.topK,
+    topP: opts.topP,
+  };
+}
+
 /**
  * Decodes rows [row0, row0 + n) of `logits` ([*, V]). `uniforms` (length n) draws samples when the
  * temperature is > 0; null means greedy argmax.

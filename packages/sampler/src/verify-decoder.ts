@@ -24,7 +24,7 @@
 // coupled so that the tokens are AR's own for the same seed, not just distributed like them.
 import { backend } from '@seed-diffusion/native';
 
-import { decodeLogitRows, type RowFilters } from './decode-rows';
+import { decodeLogitRows, requestFilters, type RowFilters } from './decode-rows';
 import { finishStats, newStats, type DecodeEvent, type StopReason } from './events';
 import type { DecodeResult } from './block-decoder';
 import type { DecodingModel } from './model-api';
@@ -110,13 +110,7 @@ export function* decodeVerifiedSteps(
   const b = opts.blockSize;
   const L = promptIds.length;
   const limit = Math.min(maxSeqLen, L + opts.maxNewTokens);
-  const filters: RowFilters = {
-    maskId,
-    banId: opts.suppressEos ? eosId : -1,
-    temperature: opts.temperature,
-    topK: opts.topK,
-    topP: opts.topP,
-  };
+  const filters = requestFilters(opts, model.config);
   // Draft rows only propose guesses: their most likely tokens under the same filters.
   const draftFilters: RowFilters = { ...filters, temperature: 0 };
   const uniforms = opts.temperature > 0 ? new Uniforms(opts.seed) : null;
