@@ -27,7 +27,13 @@ function randomHalf(n: number, seed: number, type: HalfType): Uint16Array {
 
 describe.each(backends())('%s backend', (name, b) => {
   if (!b.has('matmul_w16')) {
-    test.skip(`matmul_w16: the ${name} backend has no such kernel`, () => undefined);
+    // A backend without the kernel (CUDA) must say so by name, not compute something else.
+    test(`matmul_w16 on the ${name} backend, which has no such kernel: a clear error`, () => {
+      const C = b.f32(4);
+      expect(() =>
+        b.matmulW16(b.from(randn(4, 1)), b.from(new Uint16Array(4)), C, 2, 2, 2, false, true, 'f16'),
+      ).toThrow(new RegExp(`matmul_w16: not implemented by the ${name} backend`));
+    });
     return;
   }
   const shapes: [number, number, number][] = [

@@ -61,8 +61,8 @@ export function makeHalfWeights(
   // Compared as bit patterns: −0 and NaN payloads must survive too.
   const wide = new Uint32Array(widenTable(type).buffer);
   const raw = new Uint32Array(host.buffer, host.byteOffset, host.length);
-  const box = { f: new Float32Array(1), u: new Uint32Array(1) };
-  box.u = new Uint32Array(box.f.buffer);
+  const f = new Float32Array(1);
+  const box = { f, u: new Uint32Array(f.buffer) };
   for (const s of specs) {
     if (!isMatrix(s.name)) continue;
     for (let i = s.offset; i < s.offset + s.size; i++) {

@@ -89,13 +89,6 @@ export function guessBudget(match: number, max: number, streak = false): number 
   return Math.min(max, want);
 }
 
-function concat<T extends Int32Array | Float32Array>(a: T, b: T): T {
-  const out = new (a.constructor as { new (n: number): T })(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 export function* decodeVerifiedSteps(
   model: DecodingModel,
   promptIds: Int32Array,
@@ -154,21 +147,14 @@ export function* decodeVerifiedSteps(
     };
     const logits = forwardVerify(cache, clean, { masks: m, draft: d });
     let rows;
+    let draftTok: Int32Array | null = null; // the draft block's tokens: guesses past the confirmed run
     try {
       if (logits.length !== (m + d) * V) {
         throw new Error(`forwardVerify returned ${logits.length / V} logit rows for ${m + d} requested`);
       }
       // One-token row r holds position len + r: generated position len + r − L, AR's draw there.
       rows = decodeLogitRows(logits, 0, m, V, filters, uniforms ? uniforms.range(len - L, m) : null);
-      if (d > 0) {
-        const draft = decodeLogitRows(logits, m, d, V, draftFilters, null);
-        rows = {
-          tok: concat(rows.tok, draft.tok),
-          prob: concat(rows.prob, draft.prob),
-          entropy: concat(rows.entropy, draft.entropy),
-          margin: concat(rows.margin, draft.margin),
-        };
-      }
+      if (d > 0) draftTok = decodeLogitRows(logits, m, d, V, draftFilters, null).tok;
     } finally {
       bk.free(logits);
     }
@@ -239,8 +225,8 @@ export function* decodeVerifiedSteps(
     found = contextLookup(ctx, len, maxGuess);
     const streak = n === k && k >= LONG_GUESSES;
     guesses = found.guesses.subarray(0, guessBudget(found.match, maxGuess, streak));
-    if (found.match < 3 && n === k && d > 1) {
-      guesses = Int32Array.from({ length: Math.min(d - 1, maxGuess) }, (_, j) => rows.tok[m + 1 + j]);
+    if (found.match < 3 && n === k && draftTok && d > 1) {
+      guesses = draftTok.slice(1, 1 + Math.min(d - 1, maxGuess));
     }
     if (guesses.length === 0) guesses = rows.tok.slice(n + 1, Math.min(m, n + 1 + JACOBI_GUESSES));
   }
