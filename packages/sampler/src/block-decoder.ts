@@ -1,7 +1,7 @@
 // Semi-autoregressive block decoding (Seed Diffusion §6.1, BD3-LM §2.4): blocks of b tokens aligned
 // to multiples of b from position 0; each block starts as [MASK] (prompt positions kept), is denoised
 // by one forward per step while a commit policy unmasks positions, and once final its exact K/V are
-// appended to the cache so later blocks attend to clean tokens. See techniques.md §6.6.
+// appended to the cache so later blocks attend to clean tokens. See docs/techniques.md §6.6.
 import { backend, type Tensor } from '@seed-diffusion/native';
 
 import { confidences, decodeLogitRows, requestFilters, type RowStats } from './decode-rows';

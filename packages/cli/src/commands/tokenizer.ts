@@ -55,7 +55,7 @@ async function train(opts: TrainOpts): Promise<void> {
   const totalBytes = files.reduce((a, f) => a + statSync(f).size, 0);
   console.log(`corpus: ${files.length} files, ${(totalBytes / 1e6).toFixed(1)} MB under ${opts.corpus}`);
 
-  const show = opts.progress && process.stderr.isTTY === true;
+  const show = opts.progress;
   let bar: SingleBar | null = null;
   let phase: TrainPhase | null = null;
   const t0 = Date.now();
@@ -73,6 +73,10 @@ async function train(opts: TrainOpts): Promise<void> {
         bar = new SingleBar({
           format: `${p === 'count' ? 'counting' : 'merging '} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`,
           hideCursor: true,
+          stream: process.stderr,
+          // piped or in a log: a plain progress line every 10 s instead of nothing
+          noTTYOutput: true,
+          notTTYSchedule: 10000,
         });
         bar.start(p === 'count' ? Math.round(total / 1e6) : total, 0, { rate: '0' });
       }

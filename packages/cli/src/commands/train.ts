@@ -147,6 +147,14 @@ export function trainCommand(): Command {
             `data: ${ds.train.length} train / ${ds.valid.length} validation tokens; ${b.name} backend, ${b.numThreads} threads`,
         );
       }
+      if (trainer.valid === null) {
+        // The trainer skips evaluation without a full validation window; say so before hours of training.
+        process.stderr.write(
+          `seed-diffusion: warning: ${s('data')} has ${ds.valid.length} validation tokens, fewer than one ` +
+            `window of ${trainer.opts.seqLen}: no held-out loss will be measured or plotted. Rebuild the data with ` +
+            'a larger --valid-fraction (seed-diffusion data build), or a shorter --seq.\n',
+        );
+      }
       const bar = new SingleBar({
         format:
           'train |{bar}| {value}/{total} steps | loss {loss} | eval {evalb} bits/tok | blk {blk} | {tps} tok/s | elapsed {elapsed} | ETA {eta_s}',
