@@ -35,7 +35,7 @@ function main() {
   for (const d of testDirs()) {
     const f = path.join(root, d, '.jest-results.json');
     if (!existsSync(f)) {
-      missing.push(d);
+      if (!process.argv.includes('--present-only')) missing.push(d);
       continue;
     }
     const r = JSON.parse(readFileSync(f, 'utf8'));
@@ -66,7 +66,8 @@ function main() {
       const lines = f.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
       console.log(`  ✗ ${lines[0]}`);
       // the message and the first frames are enough to start; the full log is in the turbo output above
-      for (const l of lines.slice(1, 16)) if (l.trim()) console.log(`      ${l}`);
+      const own = lines.slice(1).filter((l) => l.trim() && !/node_modules\/|\(<anonymous>\)|node:internal/.test(l));
+      for (const l of own.slice(0, 12)) console.log(`      ${l}`);
     }
   }
   if (reasons.size) {

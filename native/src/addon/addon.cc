@@ -238,9 +238,12 @@ Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
   if (!name.empty()) o.Set("name", name);
   if (!why.empty()) o.Set("error", why);
 #else
+#ifndef SD_CUDA_OFF_REASON  // set by CMakeLists.txt: why this build has no CUDA
+#define SD_CUDA_OFF_REASON "nvcc not found at build time"
+#endif
   o.Set("compiled", false);
   o.Set("devices", 0);
-  o.Set("error", "the addon was built without CUDA (nvcc not found at build time)");
+  o.Set("error", "the addon was built without CUDA (" SD_CUDA_OFF_REASON ")");
 #endif
   return o;
 }
