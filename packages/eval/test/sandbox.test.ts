@@ -58,7 +58,13 @@ test('a fork bomb is contained and leaves no process behind', async () => {
   expect((await runProgram(py('print(1)\n'), { slot })).status).toBe('passed');
 });
 
-test('a background process left behind is killed when the program ends', async () => {
+// Leftovers are found by the sandbox's own uid, which it only has as root: elsewhere the test is
+// declared skipped with that reason instead of passing without checking.
+const uidTest = caps.uidDrop
+  ? test
+  : (name: string, fn: () => Promise<void>) =>
+      test.skip(`${name} [skipped: not root: the sandbox cannot run programs under their own uid]`, fn);
+uidTest('a background process left behind is killed when the program ends', async () => {
   const slot = 4;
   const r = await runProgram(
     py('import subprocess\nsubprocess.Popen(["sleep", "30"], start_new_session=True)\nprint("left")\n'),
@@ -67,7 +73,7 @@ test('a background process left behind is killed when the program ends', async (
     },
   );
   expect(r.status).toBe('passed');
-  if (caps.uidDrop) expect(processesOfUid(sandboxUid(slot))).toEqual([]);
+  expect(processesOfUid(sandboxUid(slot))).toEqual([]);
 });
 
 // Declared skipped, with the reason, where the sandbox cannot isolate the network here.
