@@ -118,7 +118,7 @@ export function readPrompt(arg: string, stdin: () => Buffer = () => readFileSync
       const at = firstInvalidUtf8(bytes);
       throw new Error(
         `the prompt on stdin is not valid UTF-8: byte ${at} (0x${bytes[at].toString(16).padStart(2, '0')}) ` +
-          'starts no valid sequence; convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)',
+          'begins no valid UTF-8 sequence; convert the text to UTF-8 (e.g. iconv -f latin1 -t utf-8)',
       );
     }
   }
