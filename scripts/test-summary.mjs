@@ -67,7 +67,7 @@ function main() {
       console.log(`  ✗ ${lines[0]}`);
       // the message and the first frames are enough to start; the full log is in the turbo output above
       const own = lines.slice(1).filter((l) => l.trim() && !/node_modules\/|\(<anonymous>\)|node:internal/.test(l));
-      for (const l of own.slice(0, 12)) console.log(`      ${l}`);
+      for (const l of own.slice(0, 20)) console.log(`      ${l}`);
     }
   }
   if (reasons.size) {
