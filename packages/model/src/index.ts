@@ -1,6 +1,8 @@
 export * from './config';
 export * from './params';
 export { KVCache } from './kvcache';
+export { checkTokenizerFits } from './tokenizer-fit';
+export type { TokenizerLike } from './tokenizer-fit';
 export { Model, loadModel } from './model';
 export type { FullTopology } from './model';
 export { TrainGraph } from './graph';

@@ -174,7 +174,6 @@ export function parseHFJson(json: string | object): TokenizerSpec {
         `${id} is outside the vocabulary of ${distinct} tokens (ids must be 0..${distinct - 1})`,
       );
 
-
   // priority: the index of the first merge that yields the merged token. For ordinary BPE files
   // (one merge per token) that is the merge index; for files converted from tiktoken (every split
   // of a token listed, sorted by rank) it gives tiktoken's leftmost-first rule exactly.

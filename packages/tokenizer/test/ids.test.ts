@@ -39,6 +39,8 @@ test('a tiktoken rank of 1e9 is refused quickly, naming the line', () => {
   lines.push(`${Buffer.from('ab').toString('base64')} 1000000000`);
   const ranks = lines.join('\n');
   const t0 = performance.now();
-  expect(() => Tokenizer.fromTiktoken(ranks)).toThrow(/line 257: rank 1000000000 is outside the vocabulary of 257 tokens/);
+  expect(() => Tokenizer.fromTiktoken(ranks)).toThrow(
+    /line 257: rank 1000000000 is outside the vocabulary of 257 tokens/,
+  );
   expect(performance.now() - t0).toBeLessThan(2000);
 });

@@ -20,6 +20,7 @@ export const DEFAULT_MODEL_DIR = path.join(__dirname, '../../../../models/seed-d
 
 interface GenerateFlags {
   model: string;
+  trustWeights?: boolean;
   block?: number;
   policy?: SamplerOptions['policy'];
   threshold?: number;
@@ -63,7 +64,10 @@ function real(name: string, lo: number, hi: number) {
 const collect = (v: string, acc: string[]) => [...acc, v];
 
 /** Loads the model and its tokenizer.json from a folder, with an error that says how to get one. */
-export function loadModelDir(dir: string): { model: Model; tokenizer: Tokenizer } {
+export function loadModelDir(
+  dir: string,
+  opts: { trustWeights?: boolean } = {},
+): { model: Model; tokenizer: Tokenizer } {
   const cfg = path.join(dir, 'config.json');
   if (!existsSync(cfg)) {
     const embedded = path.resolve(dir) === path.resolve(DEFAULT_MODEL_DIR);
@@ -77,11 +81,20 @@ export function loadModelDir(dir: string): { model: Model; tokenizer: Tokenizer 
   }
   const tok = path.join(dir, 'tokenizer.json');
   if (!existsSync(tok)) throw new Error(`the model folder ${path.resolve(dir)} has no tokenizer.json`);
-  const model = lazy.model().Model.load(dir);
+  const m = lazy.model();
+  const model = m.Model.load(dir, undefined, { checkFinite: !opts.trustWeights });
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = lazy.tokenizer().Tokenizer.load(tok);
+    m.checkTokenizerFits(model.config, tokenizer, dir);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   // Inference only: a checkpoint saved in f16/bf16 decodes through an exact 16-bit copy of its
   // matrices (the same tokens, half the weight bytes per forward); float32 ones stay as they are.
   model.useHalfWeights();
-  return { model, tokenizer: lazy.tokenizer().Tokenizer.load(tok) };
+  return { model, tokenizer };
 }
 
 export function formatStats(s: DecodeStats): string {
@@ -106,6 +119,7 @@ export function generateCommand(): Command {
       .exitOverride()
       .argument('<prompt>', 'the text to continue ("-" reads it from stdin)')
       .option('--model <dir>', 'model folder (config.json, model.safetensors, tokenizer.json)', DEFAULT_MODEL_DIR)
+      .option('--trust-weights', 'skip the NaN/Inf scan of the weights at load (trusted large files)')
       .option('--block <n>', 'tokens per block (default 32; 1 = autoregressive)', int('--block', 1))
       .addOption(
         new Option('--policy <name>', 'commit policy (default threshold)').choices(['threshold', 'fixed', 'factor']),
@@ -162,7 +176,7 @@ export function generateCommand(): Command {
       .action(async (promptArg: string, flags: GenerateFlags) => {
         const prompt = promptArg === '-' ? readFileSync(0, 'utf8') : promptArg;
         if (prompt.length === 0) throw new Error('the prompt is empty: give text to continue from');
-        const { model, tokenizer } = loadModelDir(flags.model);
+        const { model, tokenizer } = loadModelDir(flags.model, { trustWeights: flags.trustWeights });
         const { streamText, TerminalView, TrajectoryRecorder } = lazy.sampler();
         const options: Partial<SamplerOptions> = {
           mode: flags.mode,
