@@ -43,7 +43,11 @@ export class CpuBackend extends Backend {
   private checked(t: Tensor): HostArray {
     const h = t.handle;
     const ok =
-      t.dtype === 'f32' ? h instanceof Float32Array : t.dtype === 'i32' ? h instanceof Int32Array : h instanceof Uint16Array;
+      t.dtype === 'f32'
+        ? h instanceof Float32Array
+        : t.dtype === 'i32'
+          ? h instanceof Int32Array
+          : h instanceof Uint16Array;
     if (!ok || (h as HostArray).length !== t.length) {
       throw new RangeError(
         `cpu: a ${t.dtype} tensor of ${t.length} elements whose storage is ` +

@@ -159,7 +159,12 @@ export class CudaBackend extends Backend {
     const size = this.live.get(base.handle as number);
     const ptr = t.handle as number;
     const start = base.handle as number;
-    if (size === undefined || !Number.isInteger(ptr) || ptr < start || ptr + t.length * dtypeBytes(t.dtype) > start + size) {
+    if (
+      size === undefined ||
+      !Number.isInteger(ptr) ||
+      ptr < start ||
+      ptr + t.length * dtypeBytes(t.dtype) > start + size
+    ) {
       throw new RangeError(
         `cuda: a ${t.dtype} tensor of ${t.length} elements at ${String(ptr)} is not inside a live allocation (forged, or freed)`,
       );

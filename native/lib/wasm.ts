@@ -129,7 +129,12 @@ export class WasmBackend extends Backend {
   private checkLive(t: Tensor): number {
     const ptr = t.handle;
     const bytes = dtypeBytes(t.dtype) * t.length;
-    if (typeof ptr !== 'number' || !Number.isInteger(ptr) || ptr % dtypeBytes(t.dtype) !== 0 || !this.x.sd_buffer_ok(ptr, bytes)) {
+    if (
+      typeof ptr !== 'number' ||
+      !Number.isInteger(ptr) ||
+      ptr % dtypeBytes(t.dtype) !== 0 ||
+      !this.x.sd_buffer_ok(ptr, bytes)
+    ) {
       throw new RangeError(
         `wasm: a ${t.dtype} tensor of ${t.length} elements at ${String(ptr)} is not inside a live allocation (forged, or freed)`,
       );

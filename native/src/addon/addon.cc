@@ -34,7 +34,10 @@ class NapiArgs final : public sdb::CallArgs {
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType[k])
       bad(i, std::string(kName[k]) + (nullable ? " or null" : ""));
     auto arr = v.As<Napi::TypedArray>();
-    void* p = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+    void* data = arr.ArrayBuffer().Data();
+    // An empty array may have no storage at all; it is still a buffer (of 0 elements), not null.
+    static uint64_t empty = 0;
+    void* p = data ? static_cast<void*>(static_cast<uint8_t*>(data) + arr.ByteOffset()) : static_cast<void*>(&empty);
     return {p, static_cast<int64_t>(arr.ElementLength())};
   }
   int integer(size_t i) override {
