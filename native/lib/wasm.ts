@@ -14,6 +14,7 @@ interface WasmExports {
   sd_op_name(i: number): number;
   sd_call(op: number, args: number, nargs: number): number;
   sd_call_result(): number;
+  sd_live_bytes(): number;
   sd_last_error(): number;
   sd_build_info(): number;
 }
@@ -154,6 +155,14 @@ export class WasmBackend extends Backend {
     if (t === null) return 0;
     if (t.backend !== this) throw new Error(`a tensor of the ${t.backend.name} backend was passed to the wasm backend`);
     return this.checkLive(t);
+  }
+  /** Bytes held by live allocations of the module (tensors not yet freed). */
+  get liveBytes(): number {
+    return this.x.sd_live_bytes();
+  }
+  /** Size of the module's linear memory (it grows, never shrinks). */
+  get memoryBytes(): number {
+    return this.x.memory.buffer.byteLength;
   }
   get numThreads(): number {
     return 1;

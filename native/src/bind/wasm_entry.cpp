@@ -77,6 +77,7 @@ class WasmArgs final : public sdb::CallArgs {
 };
 
 double g_result = 0;
+size_t g_live_bytes = 0;
 
 }  // namespace
 
@@ -86,7 +87,10 @@ extern "C" {
 __attribute__((export_name("sd_alloc"))) void* sd_alloc(uint32_t bytes) {
   const size_t n = bytes ? bytes : 1;
   void* p = std::calloc(1, n);
-  if (p) allocations()[reinterpret_cast<uintptr_t>(p)] = n;
+  if (p) {
+    allocations()[reinterpret_cast<uintptr_t>(p)] = n;
+    g_live_bytes += n;
+  }
   return p;
 }
 
@@ -98,10 +102,14 @@ __attribute__((export_name("sd_free"))) int sd_free(void* p) {
     return sd::fail(SD_EINVAL, "free: address %lu is not a live allocation (freed twice, or forged)",
                     (unsigned long)reinterpret_cast<uintptr_t>(p));
   }
+  g_live_bytes -= it->second;
   m.erase(it);
   std::free(p);
   return SD_OK;
 }
+
+/** Bytes held by live allocations (what a leak test watches). */
+__attribute__((export_name("sd_live_bytes"))) double sd_live_bytes(void) { return (double)g_live_bytes; }
 
 /** 1 when [p, p + bytes) lies inside one live allocation. */
 __attribute__((export_name("sd_buffer_ok"))) int sd_buffer_ok(uint32_t p, double bytes) {
