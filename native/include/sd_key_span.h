@@ -46,8 +46,9 @@ SD_HD inline KeySpan key_span(const Shape& s, int i) {
       break;
     case SD_MASK_BLOCK_CAUSAL:
       /* blk(j) <= blk(qi)  <=>  j < end of qi's block. */
-      k.hi0 = span_min64(qi < s.origin ? (long long)s.origin
-                                       : s.origin + ((qi - s.origin) / s.block + 1) * (long long)s.block,
+      k.hi0 = span_min64(qi < s.origin
+                             ? (long long)s.origin
+                             : s.origin + ((qi - s.origin) / s.block + 1) * (long long)s.block,
                          s.Tk);
       break;
     case SD_MASK_BLOCK_DIFF: {

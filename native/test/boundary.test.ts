@@ -97,11 +97,12 @@ describe.each(backends())('%s backend', (name, b) => {
         const freed = b.alloc(dtype ?? 'f32', 64);
         const freedHandle = freed.handle;
         b.free(freed);
+        const Ctor = (orig as Float32Array).constructor as new (n: number) => ArrayBufferView;
         const variants: [string, unknown][] =
           name === 'cpu'
             ? [
-                ['one element', new (orig as Float32Array).constructor(1)],
-                ['empty', new (orig as Float32Array).constructor(0)],
+                ['one element', new Ctor(1)],
+                ['empty', new Ctor(0)],
                 ['wrong type', orig instanceof Float32Array ? new Int32Array(4096) : new Float32Array(4096)],
                 ['a number', 12345],
               ]

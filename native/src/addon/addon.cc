@@ -26,7 +26,8 @@ class NapiArgs final : public sdb::CallArgs {
   NapiArgs(const Napi::CallbackInfo& info, const char* op) : info_(info), op_(op) {}
   size_t count() const override { return info_.Length(); }
   sdb::Buf buffer(size_t i, sdb::Elem e, bool nullable) override {
-    static const napi_typedarray_type kType[] = {napi_float32_array, napi_int32_array, napi_uint16_array};
+    static const napi_typedarray_type kType[] = {napi_float32_array, napi_int32_array,
+                                                 napi_uint16_array};
     static const char* kName[] = {"a Float32Array", "an Int32Array", "a Uint16Array"};
     const int k = static_cast<int>(e);
     const Napi::Value v = info_[i];
@@ -37,21 +38,25 @@ class NapiArgs final : public sdb::CallArgs {
     void* data = arr.ArrayBuffer().Data();
     // An empty array may have no storage at all; it is still a buffer (of 0 elements), not null.
     static uint64_t empty = 0;
-    void* p = data ? static_cast<void*>(static_cast<uint8_t*>(data) + arr.ByteOffset()) : static_cast<void*>(&empty);
+    void* p = data ? static_cast<void*>(static_cast<uint8_t*>(data) + arr.ByteOffset())
+                   : static_cast<void*>(&empty);
     return {p, static_cast<int64_t>(arr.ElementLength())};
   }
   int integer(size_t i) override {
     const double d = number(i);
-    if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int)d) bad(i, "an int32 integer");
+    if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int)d)
+      bad(i, "an int32 integer");
     return (int)d;
   }
   float real(size_t i) override { return (float)number(i); }
-  void fail(const std::string& message) override { throw Napi::RangeError::New(info_.Env(), message); }
+  void fail(const std::string& message) override {
+    throw Napi::RangeError::New(info_.Env(), message);
+  }
 
  private:
   [[noreturn]] void bad(size_t i, const std::string& what) const {
-    throw Napi::TypeError::New(info_.Env(),
-                               std::string(op_) + ": argument " + std::to_string(i) + " must be " + what);
+    throw Napi::TypeError::New(
+        info_.Env(), std::string(op_) + ": argument " + std::to_string(i) + " must be " + what);
   }
   double number(size_t i) const {
     if (!info_[i].IsNumber()) bad(i, "a number");
@@ -104,7 +109,8 @@ Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const sdb::OpRow& row : sdb::kOps) {
-    exports.Set(row.name, Napi::Function::New(env, CallOp, row.name, const_cast<sdb::OpRow*>(&row)));
+    exports.Set(row.name,
+                Napi::Function::New(env, CallOp, row.name, const_cast<sdb::OpRow*>(&row)));
   }
   exports.Set("build_info", Napi::Function::New(env, BuildInfo));
   exports.Set("get_num_threads", Napi::Function::New(env, GetNumThreads));

@@ -1,11 +1,11 @@
 // The op table (ggml's way): one row per op of include/sd_ops.h, from which every host binding
-// follows — the Node addon (src/addon/addon.cc) and the WebAssembly entry (src/bind/wasm_entry.cpp).
-// A row names the op, its argument count and a function that reads the arguments through a
-// binding-specific CallArgs and calls the kernel. Every buffer argument is resolved together with
-// the number of elements the binding knows it holds (a typed array's length; on WASM, what is left
-// of the live allocation the address falls in), and the row checks it against what the shape
-// arguments need, in 64-bit arithmetic — so a short buffer is an error, never an out-of-bounds
-// access, whatever the caller. A new op is one row here plus its kernels.
+// follows — the Node addon (src/addon/addon.cc) and the WebAssembly entry
+// (src/bind/wasm_entry.cpp). A row names the op, its argument count and a function that reads the
+// arguments through a binding-specific CallArgs and calls the kernel. Every buffer argument is
+// resolved together with the number of elements the binding knows it holds (a typed array's length;
+// on WASM, what is left of the live allocation the address falls in), and the row checks it against
+// what the shape arguments need, in 64-bit arithmetic — so a short buffer is an error, never an
+// out-of-bounds access, whatever the caller. A new op is one row here plus its kernels.
 #pragma once
 
 #include <cstdint>
@@ -58,7 +58,8 @@ inline int64_t need(int64_t a, int64_t b = 1, int64_t c = 1) {
 
 /** Resolves buffer argument i and checks that it holds at least n elements (nullptr on failure). */
 template <typename T>
-T* buf(CallArgs& a, const char* op, size_t i, const char* name, Elem e, int64_t n, bool nullable = false) {
+T* buf(CallArgs& a, const char* op, size_t i, const char* name, Elem e, int64_t n,
+       bool nullable = false) {
   if (a.failed()) return nullptr;
   const Buf b = a.buffer(i, e, nullable);
   if (a.failed()) return nullptr;
@@ -86,7 +87,13 @@ T* buf(CallArgs& a, const char* op, size_t i, const char* name, Elem e, int64_t 
 
 inline int op_matmul(CallArgs& a) {
   const char* op = "matmul";
-  SDB_INT(3); SDB_INT(4); SDB_INT(5); SDB_INT(6); SDB_INT(7); SDB_REAL(8); SDB_REAL(9);
+  SDB_INT(3);
+  SDB_INT(4);
+  SDB_INT(5);
+  SDB_INT(6);
+  SDB_INT(7);
+  SDB_REAL(8);
+  SDB_REAL(9);
   float* A = SDB_F32(0, "A", need(a3, a5));
   float* B = SDB_F32(1, "B", need(a5, a4));
   float* C = SDB_F32(2, "C", need(a3, a4));
@@ -95,7 +102,14 @@ inline int op_matmul(CallArgs& a) {
 }
 inline int op_matmul_w16(CallArgs& a) {
   const char* op = "matmul_w16";
-  SDB_INT(3); SDB_INT(4); SDB_INT(5); SDB_INT(6); SDB_INT(7); SDB_REAL(8); SDB_REAL(9); SDB_INT(10);
+  SDB_INT(3);
+  SDB_INT(4);
+  SDB_INT(5);
+  SDB_INT(6);
+  SDB_INT(7);
+  SDB_REAL(8);
+  SDB_REAL(9);
+  SDB_INT(10);
   float* A = SDB_F32(0, "A", need(a3, a5));
   uint16_t* B = SDB_U16(1, "B", need(a5, a4));
   float* C = SDB_F32(2, "C", need(a3, a4));
@@ -104,7 +118,9 @@ inline int op_matmul_w16(CallArgs& a) {
 }
 inline int op_rmsnorm_fwd(CallArgs& a) {
   const char* op = "rmsnorm_fwd";
-  SDB_INT(4); SDB_INT(5); SDB_REAL(6);
+  SDB_INT(4);
+  SDB_INT(5);
+  SDB_REAL(6);
   float* x = SDB_F32(0, "x", need(a4, a5));
   float* w = SDB_F32(1, "w", need(a5));
   float* y = SDB_F32(2, "y", need(a4, a5));
@@ -114,7 +130,8 @@ inline int op_rmsnorm_fwd(CallArgs& a) {
 }
 inline int op_rmsnorm_bwd(CallArgs& a) {
   const char* op = "rmsnorm_bwd";
-  SDB_INT(6); SDB_INT(7);
+  SDB_INT(6);
+  SDB_INT(7);
   const int64_t rd = need(a6, a7);
   float* x = SDB_F32(0, "x", rd);
   float* w = SDB_F32(1, "w", need(a7));
@@ -127,7 +144,8 @@ inline int op_rmsnorm_bwd(CallArgs& a) {
 }
 inline int op_add_bias(CallArgs& a) {
   const char* op = "add_bias";
-  SDB_INT(2); SDB_INT(3);
+  SDB_INT(2);
+  SDB_INT(3);
   float* y = SDB_F32(0, "y", need(a2, a3));
   float* b = SDB_F32(1, "b", need(a3));
   SDB_READY();
@@ -135,7 +153,8 @@ inline int op_add_bias(CallArgs& a) {
 }
 inline int op_bias_grad(CallArgs& a) {
   const char* op = "bias_grad";
-  SDB_INT(2); SDB_INT(3);
+  SDB_INT(2);
+  SDB_INT(3);
   float* dy = SDB_F32(0, "dy", need(a2, a3));
   float* db = SDB_F32(1, "db", need(a3));
   SDB_READY();
@@ -152,14 +171,16 @@ inline int op_add(CallArgs& a) {
 }
 inline int op_scale(CallArgs& a) {
   const char* op = "scale";
-  SDB_REAL(1); SDB_INT(2);
+  SDB_REAL(1);
+  SDB_INT(2);
   float* x = SDB_F32(0, "x", need(a2));
   SDB_READY();
   return sd_scale(x, a1, a2);
 }
 inline int op_axpy(CallArgs& a) {
   const char* op = "axpy";
-  SDB_REAL(0); SDB_INT(3);
+  SDB_REAL(0);
+  SDB_INT(3);
   float* x = SDB_F32(1, "x", need(a3));
   float* y = SDB_F32(2, "y", need(a3));
   SDB_READY();
@@ -177,7 +198,9 @@ inline int op_sumsq(CallArgs& a) {
 }
 inline int op_embedding_fwd(CallArgs& a) {
   const char* op = "embedding_fwd";
-  SDB_INT(3); SDB_INT(4); SDB_INT(5);
+  SDB_INT(3);
+  SDB_INT(4);
+  SDB_INT(5);
   int32_t* ids = SDB_I32(0, "ids", need(a3));
   float* table = SDB_F32(1, "table", need(a4, a5));
   float* out = SDB_F32(2, "out", need(a3, a5));
@@ -186,7 +209,9 @@ inline int op_embedding_fwd(CallArgs& a) {
 }
 inline int op_embedding_bwd(CallArgs& a) {
   const char* op = "embedding_bwd";
-  SDB_INT(3); SDB_INT(4); SDB_INT(5);
+  SDB_INT(3);
+  SDB_INT(4);
+  SDB_INT(5);
   int32_t* ids = SDB_I32(0, "ids", need(a3));
   float* dout = SDB_F32(1, "dout", need(a3, a5));
   float* dtable = SDB_F32(2, "dtable", need(a4, a5));
@@ -195,7 +220,13 @@ inline int op_embedding_bwd(CallArgs& a) {
 }
 inline int op_rope(CallArgs& a) {
   const char* op = "rope";
-  SDB_INT(2); SDB_INT(3); SDB_INT(4); SDB_INT(5); SDB_REAL(6); SDB_INT(7); SDB_INT(8);
+  SDB_INT(2);
+  SDB_INT(3);
+  SDB_INT(4);
+  SDB_INT(5);
+  SDB_REAL(6);
+  SDB_INT(7);
+  SDB_INT(8);
   float* x = SDB_F32(0, "x", need(a2, a3, a4));
   int32_t* pos = SDB_I32(1, "pos", need(a2));
   SDB_READY();
@@ -203,8 +234,16 @@ inline int op_rope(CallArgs& a) {
 }
 inline int op_attention_fwd(CallArgs& a) {
   const char* op = "attention_fwd";
-  SDB_INT(5); SDB_INT(6); SDB_INT(7); SDB_INT(8); SDB_INT(9);
-  SDB_INT(10); SDB_INT(11); SDB_INT(12); SDB_INT(13); SDB_REAL(14);
+  SDB_INT(5);
+  SDB_INT(6);
+  SDB_INT(7);
+  SDB_INT(8);
+  SDB_INT(9);
+  SDB_INT(10);
+  SDB_INT(11);
+  SDB_INT(12);
+  SDB_INT(13);
+  SDB_REAL(14);
   const int64_t nq = need(a5, a7, a9), nk = need(a6, a8, a9);
   float* q = SDB_F32(0, "q", nq);
   float* k = SDB_F32(1, "k", nk);
@@ -216,8 +255,16 @@ inline int op_attention_fwd(CallArgs& a) {
 }
 inline int op_attention_bwd(CallArgs& a) {
   const char* op = "attention_bwd";
-  SDB_INT(9); SDB_INT(10); SDB_INT(11); SDB_INT(12); SDB_INT(13);
-  SDB_INT(14); SDB_INT(15); SDB_INT(16); SDB_INT(17); SDB_REAL(18);
+  SDB_INT(9);
+  SDB_INT(10);
+  SDB_INT(11);
+  SDB_INT(12);
+  SDB_INT(13);
+  SDB_INT(14);
+  SDB_INT(15);
+  SDB_INT(16);
+  SDB_INT(17);
+  SDB_REAL(18);
   const int64_t nq = need(a9, a11, a13), nk = need(a10, a12, a13);
   float* q = SDB_F32(0, "q", nq);
   float* k = SDB_F32(1, "k", nk);
@@ -229,8 +276,8 @@ inline int op_attention_bwd(CallArgs& a) {
   float* dk = SDB_F32(7, "dk", nk);
   float* dv = SDB_F32(8, "dv", nk);
   SDB_READY();
-  return sd_attention_bwd_v(q, k, v, out, lse, dout, dq, dk, dv, a9, a10, a11, a12, a13, a14, a15, a16, a17,
-                            a18);
+  return sd_attention_bwd_v(q, k, v, out, lse, dout, dq, dk, dv, a9, a10, a11, a12, a13, a14, a15,
+                            a16, a17, a18);
 }
 inline int op_swiglu_fwd(CallArgs& a) {
   const char* op = "swiglu_fwd";
@@ -254,7 +301,10 @@ inline int op_swiglu_bwd(CallArgs& a) {
 }
 inline int op_xent(CallArgs& a) {
   const char* op = "xent";
-  SDB_INT(5); SDB_INT(6); SDB_INT(7); SDB_REAL(8);
+  SDB_INT(5);
+  SDB_INT(6);
+  SDB_INT(7);
+  SDB_REAL(8);
   float* logits = SDB_F32(0, "logits", need(a5, a6));
   int32_t* targets = SDB_I32(1, "targets", need(a5));
   float* weights = SDB_F32(2, "weights", need(a5));
@@ -265,7 +315,14 @@ inline int op_xent(CallArgs& a) {
 }
 inline int op_adamw(CallArgs& a) {
   const char* op = "adamw";
-  SDB_INT(4); SDB_REAL(5); SDB_REAL(6); SDB_REAL(7); SDB_REAL(8); SDB_REAL(9); SDB_REAL(10); SDB_INT(11);
+  SDB_INT(4);
+  SDB_REAL(5);
+  SDB_REAL(6);
+  SDB_REAL(7);
+  SDB_REAL(8);
+  SDB_REAL(9);
+  SDB_REAL(10);
+  SDB_INT(11);
   float* param = SDB_F32(0, "param", need(a4));
   float* grad = SDB_F32(1, "grad", need(a4));
   float* m = SDB_F32(2, "m", need(a4));
@@ -275,7 +332,10 @@ inline int op_adamw(CallArgs& a) {
 }
 inline int op_kv_append(CallArgs& a) {
   const char* op = "kv_append";
-  SDB_INT(2); SDB_INT(3); SDB_INT(4); SDB_INT(5);
+  SDB_INT(2);
+  SDB_INT(3);
+  SDB_INT(4);
+  SDB_INT(5);
   float* cache = SDB_F32(0, "cache", need(a5, a4));
   float* src = SDB_F32(1, "src", need(a3, a4));
   SDB_READY();
@@ -283,7 +343,13 @@ inline int op_kv_append(CallArgs& a) {
 }
 inline int op_decode_rows(CallArgs& a) {
   const char* op = "decode_rows";
-  SDB_INT(1); SDB_INT(2); SDB_INT(3); SDB_INT(4); SDB_REAL(5); SDB_INT(6); SDB_REAL(7);
+  SDB_INT(1);
+  SDB_INT(2);
+  SDB_INT(3);
+  SDB_INT(4);
+  SDB_REAL(5);
+  SDB_INT(6);
+  SDB_REAL(7);
   float* logits = SDB_F32(0, "logits", need(a1, a2));
   float* uniforms = SDB_F32N(8, "uniforms", need(a1));
   int32_t* tok = SDB_I32(9, "tok", need(a1));
@@ -334,7 +400,8 @@ inline const OpRow kOps[] = {
 };
 inline constexpr size_t kNumOps = sizeof(kOps) / sizeof(kOps[0]);
 
-/** Runs row `r` after checking the argument count; returns the kernel's status (SD_EINVAL after fail()). */
+/** Runs row `r` after checking the argument count; returns the kernel's status (SD_EINVAL after
+ * fail()). */
 inline int dispatch(const OpRow& r, CallArgs& a) {
   if (a.count() != r.nargs) {
     a.fail(std::string(r.name) + ": expected " + std::to_string(r.nargs) + " arguments, got " +

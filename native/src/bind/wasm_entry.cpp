@@ -94,12 +94,14 @@ __attribute__((export_name("sd_alloc"))) void* sd_alloc(uint32_t bytes) {
   return p;
 }
 
-/** Frees an allocation of sd_alloc; 0 on success, SD_EINVAL for an address that is not one (double free). */
+/** Frees an allocation of sd_alloc; 0 on success, SD_EINVAL for an address that is not one (double
+ * free). */
 __attribute__((export_name("sd_free"))) int sd_free(void* p) {
   auto& m = allocations();
   auto it = m.find(reinterpret_cast<uintptr_t>(p));
   if (it == m.end()) {
-    return sd::fail(SD_EINVAL, "free: address %lu is not a live allocation (freed twice, or forged)",
+    return sd::fail(SD_EINVAL,
+                    "free: address %lu is not a live allocation (freed twice, or forged)",
                     (unsigned long)reinterpret_cast<uintptr_t>(p));
   }
   g_live_bytes -= it->second;
@@ -109,7 +111,9 @@ __attribute__((export_name("sd_free"))) int sd_free(void* p) {
 }
 
 /** Bytes held by live allocations (what a leak test watches). */
-__attribute__((export_name("sd_live_bytes"))) double sd_live_bytes(void) { return (double)g_live_bytes; }
+__attribute__((export_name("sd_live_bytes"))) double sd_live_bytes(void) {
+  return (double)g_live_bytes;
+}
 
 /** 1 when [p, p + bytes) lies inside one live allocation. */
 __attribute__((export_name("sd_buffer_ok"))) int sd_buffer_ok(uint32_t p, double bytes) {

@@ -82,7 +82,6 @@ export function trainCommand(): Command {
         keepCheckpoints: int('keep-checkpoints', s('keepCheckpoints')),
       };
       let trainer: Trainer;
-      let resumedFrom = ckpt;
       if (o.init !== undefined && (o.resume || cmd.getOptionValueSource('config') === 'cli')) {
         throw new Error(
           `--init ${o.init}: the model folder's config is used, so it cannot be combined with ${o.resume ? '--resume' : '--config'}`,
@@ -96,13 +95,12 @@ export function trainCommand(): Command {
         const r = Trainer.resumeLatest(out, { train: ds.train, valid: ds.valid }, cadence);
         for (const sk of r.skipped) console.log(`skipping ${sk.dir}: ${sk.reason}`);
         trainer = r.trainer;
-        resumedFrom = r.from;
         if (trainer.step >= trainer.opts.steps) {
           throw new Error(
             `--resume: the checkpoint is at step ${trainer.step} of ${trainer.opts.steps}; pass --extend-to N > ${trainer.step} to train on`,
           );
         }
-        console.log(`resuming from ${resumedFrom} at step ${trainer.step}/${trainer.opts.steps}`);
+        console.log(`resuming from ${r.from} at step ${trainer.step}/${trainer.opts.steps}`);
       } else {
         const seq = int('seq', s('seq')) as number;
         const blockSizes = (s('blockSizes') as string).split(',').map((x) => int('block-sizes', x.trim()) as number);
