@@ -225,6 +225,15 @@ export class Trainer {
     for (let i = 0; i < data.train.length; i++) this.unigram[data.train[i]]++;
   }
 
+  /** Frees the trainer's backend memory (gradients, Adam moments, the training graph); the model is the caller's. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.graph.dispose();
+    for (const t of [this.grads, this.m, this.v]) this.model.backend.free(t);
+  }
+  private disposed = false;
+
   /** One optimiser step (accum micro-batches). */
   trainStep(): StepResult {
     const t0 = performance.now();
