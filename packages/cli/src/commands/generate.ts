@@ -36,6 +36,7 @@ export const DEFAULT_MODEL_DIR = defaultModelDir() ?? NO_DEFAULT_MODEL;
 
 interface GenerateFlags {
   model: string;
+  trustWeights?: boolean;
   block?: number;
   policy?: SamplerOptions['policy'];
   threshold?: number;
@@ -79,7 +80,10 @@ function real(name: string, lo: number, hi: number) {
 const collect = (v: string, acc: string[]) => [...acc, v];
 
 /** Loads the model and its tokenizer.json from a folder, with an error that says how to get one. */
-export function loadModelDir(dir: string): { model: Model; tokenizer: Tokenizer } {
+export function loadModelDir(
+  dir: string,
+  opts: { trustWeights?: boolean } = {},
+): { model: Model; tokenizer: Tokenizer } {
   if (dir === NO_DEFAULT_MODEL) {
     throw new Error(
       `no model: the default model comes from the package ${DEFAULT_MODEL_PACKAGE}, which is not installed. ` +
@@ -97,11 +101,20 @@ export function loadModelDir(dir: string): { model: Model; tokenizer: Tokenizer 
   }
   const tok = path.join(dir, 'tokenizer.json');
   if (!existsSync(tok)) throw new Error(`the model folder ${path.resolve(dir)} has no tokenizer.json`);
-  const model = lazy.model().Model.load(dir);
+  const m = lazy.model();
+  const model = m.Model.load(dir, undefined, { checkFinite: !opts.trustWeights });
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = lazy.tokenizer().Tokenizer.load(tok);
+    m.checkTokenizerFits(model.config, tokenizer, dir);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   // Inference only: a checkpoint saved in f16/bf16 decodes through an exact 16-bit copy of its
   // matrices (the same tokens, half the weight bytes per forward); float32 ones stay as they are.
   model.useHalfWeights();
-  return { model, tokenizer: lazy.tokenizer().Tokenizer.load(tok) };
+  return { model, tokenizer };
 }
 
 /**
@@ -188,6 +201,7 @@ export function generateCommand(): Command {
         'the text to continue ("-" reads UTF-8 from stdin; invalid UTF-8 there is an error, and in an argument it arrives as U+FFFD)',
       )
       .option('--model <dir>', 'model folder (config.json, model.safetensors, tokenizer.json)', DEFAULT_MODEL_DIR)
+      .option('--trust-weights', 'skip the NaN/Inf scan of the weights at load (trusted large files)')
       .option('--block <n>', 'tokens per block (default 32; 1 = autoregressive)', int('--block', 1))
       .addOption(
         new Option('--policy <name>', 'commit policy (default threshold)').choices(['threshold', 'fixed', 'factor']),
@@ -244,7 +258,7 @@ export function generateCommand(): Command {
       .action(async (promptArg: string, flags: GenerateFlags) => {
         const prompt = readPrompt(promptArg);
         if (prompt.length === 0) throw new Error('the prompt is empty: give text to continue from');
-        const { model, tokenizer } = loadModelDir(flags.model);
+        const { model, tokenizer } = loadModelDir(flags.model, { trustWeights: flags.trustWeights });
         const { streamText, TerminalView, TrajectoryRecorder, resolveOptions } = lazy.sampler();
         const options: Partial<SamplerOptions> = {
           mode: flags.mode,
