@@ -36,6 +36,14 @@ void sd_set_num_threads(int n);
 /* Short description of the build: "cpu avx2 fma openmp" etc. */
 const char* sd_build_info(void);
 
+/* x86-64 addon: which kernel variant runs ("base", "avx2" or "avx512"), chosen by CPUID when
+ * the addon loads (SD_CPU_ISA=base|avx2 forces a narrower one). A non-empty `want` switches to
+ * that variant first (between calls, not during one); NULL when it is unknown or this CPU
+ * lacks it. Absent from builds without dispatch (WASM, SD_CPU_DISPATCH=OFF). */
+const char* sd_cpu_isa(const char* want);
+/* The variants this CPU can run, space-separated ("base avx2 avx512"). */
+const char* sd_cpu_isa_supported(void);
+
 /* ---------------------------------------------------------------- linear algebra */
 /* C[M,N] = alpha * op(A) · op(B) + beta * C.
  * op(A) is [M,K]: A is stored [M,K], or [K,M] when transA.

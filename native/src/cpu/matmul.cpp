@@ -31,10 +31,17 @@ using sd::mm::NR;
 // op(A) (288 KiB) stays in L2, KC·NC of op(B) (6 MiB) in L3. A deep KC (512 rather than 256:
 // ~6% faster here) halves the read-modify-write passes over C for the model's K = 512 shapes.
 // Override with -DSD_MM_KC=… -DSD_MM_MC=… -DSD_MM_NC=… to re-tune.
+// AVX-512 (12×32 tiles; Sapphire Rapids: 48 KiB L1d, 2 MiB L2): see BENCHMARKS.md.
 #ifndef SD_MM_KC
+#if SD_MM_AVX512
+#define SD_MM_KC 384
+#define SD_MM_MC 144
+#define SD_MM_NC 3072
+#else
 #define SD_MM_KC 512
 #define SD_MM_MC 144
 #define SD_MM_NC 3072
+#endif
 #endif
 constexpr int KC = SD_MM_KC;
 constexpr int MC = SD_MM_MC / MR * MR;
