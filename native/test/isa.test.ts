@@ -77,11 +77,17 @@ function rowsAgree(full: Float32Array, part: Float32Array, row0: number, cols: n
   expect(Buffer.compare(Buffer.from(part.buffer, part.byteOffset, part.byteLength), Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(0);
 }
 
-const variants: [string, Backend][] = cpu
-  ? dispatch
-    ? cpu.isaSupported.map((isa) => [isa, new CpuBackend(cpu.addon, isa)] as [string, Backend])
-    : [['native', cpu]]
-  : [];
+// Every CPU variant this machine runs, and the WASM build (the same sources, SIMD128, where the
+// bf16-dot path is the emulated one).
+const wasm = availableBackends().find((b) => b.name === 'wasm');
+const variants: [string, Backend][] = [
+  ...(cpu
+    ? dispatch
+      ? cpu.isaSupported.map((isa) => [isa, new CpuBackend(cpu.addon, isa)] as [string, Backend])
+      : [['native', cpu] as [string, Backend]]
+    : []),
+  ...(wasm ? [['wasm', wasm] as [string, Backend]] : []),
+];
 
 const subsets: [number, number][] = [
   [0, 1],
