@@ -38,7 +38,8 @@ describe('dispatch', () => {
     return;
   }
   if (!dispatch) {
-    test.skip(`this addon has no runtime dispatch (${cpu.buildInfo}): not x86-64 or SD_CPU_DISPATCH=OFF`, () => undefined);
+    test.skip(`this addon has no runtime dispatch (${cpu.buildInfo}): not x86-64 or SD_CPU_DISPATCH=OFF`, () =>
+      undefined);
     return;
   }
   test('the variants offered are those the CPU flags allow, and the widest is chosen at load', () => {
@@ -65,7 +66,8 @@ describe('dispatch', () => {
   for (const isa of ALL) {
     if (!cpu.isaSupported.includes(isa)) {
       const lacking = NEEDS[isa].filter((f) => !flags.includes(f));
-      test.skip(`variant ${isa}: skipped, this CPU lacks ${lacking.join(' ') || 'it'} (its parity tests cannot run here)`, () => undefined);
+      test.skip(`variant ${isa}: skipped, this CPU lacks ${lacking.join(' ') || 'it'} (its parity tests cannot run here)`, () =>
+        undefined);
     }
   }
 });
@@ -74,7 +76,12 @@ describe('dispatch', () => {
  * sub-range are bit-identical to the same rows of the whole call. */
 function rowsAgree(full: Float32Array, part: Float32Array, row0: number, cols: number): void {
   const want = full.subarray(row0 * cols, row0 * cols + part.length);
-  expect(Buffer.compare(Buffer.from(part.buffer, part.byteOffset, part.byteLength), Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(0);
+  expect(
+    Buffer.compare(
+      Buffer.from(part.buffer, part.byteOffset, part.byteLength),
+      Buffer.from(want.buffer, want.byteOffset, want.byteLength),
+    ),
+  ).toBe(0);
 }
 
 // Every CPU variant this machine runs, and the WASM build (the same sources, SIMD128, where the
@@ -153,7 +160,10 @@ describe.each(variants)('variant %s', (isa, b) => {
     ] as const) {
       const A = randn(M * K, M + N + K);
       const r = rng(M * N);
-      const bits = Uint16Array.from({ length: K * N }, () => 0x3c00 + Math.floor(r() * 0x400) + (r() < 0.5 ? 0x8000 : 0));
+      const bits = Uint16Array.from(
+        { length: K * N },
+        () => 0x3c00 + Math.floor(r() * 0x400) + (r() < 0.5 ? 0x8000 : 0),
+      );
       const wide = reference.widen16(bits, 'bf16');
       const exact = b.f32(M * N),
         dot = b.f32(M * N);
@@ -180,7 +190,10 @@ describe.each(variants)('variant %s', (isa, b) => {
     ['bidir D=64 (in-place values)', { Tq: 77, Tk: 77, Hq: 4, Hkv: 2, D: 64, mask: 'bidir' }],
     ['prefix against a cache D=32', { Tq: 30, Tk: 150, Hq: 2, Hkv: 2, D: 32, mask: 'prefix', qOffset: 120 }],
     ['causal D=96', { Tq: 70, Tk: 70, Hq: 2, Hkv: 1, D: 96, mask: 'causal' }],
-    ['block_causal D=40 (padded value panels)', { Tq: 45, Tk: 45, Hq: 3, Hkv: 1, D: 40, mask: 'block_causal', block: 8, origin: 5 }],
+    [
+      'block_causal D=40 (padded value panels)',
+      { Tq: 45, Tk: 45, Hq: 3, Hkv: 1, D: 40, mask: 'block_causal', block: 8, origin: 5 },
+    ],
   ];
   test.each(attn)('attention_fwd %s: matches the float64 reference', (_n, s) => {
     const q = randn(s.Tq * s.Hq * s.D, 31),
@@ -197,33 +210,37 @@ describe.each(variants)('variant %s', (isa, b) => {
   test.each([
     ['bidir', { Tq: 100, Tk: 100, Hq: 4, Hkv: 4, D: 64, mask: 'bidir' }],
     ['32 rows against a 1024 cache', { Tq: 32, Tk: 1056, Hq: 2, Hkv: 2, D: 64, mask: 'prefix', qOffset: 1024 }],
-  ] as [string, AttnShape][])('attention_fwd %s: a query row does not depend on the other rows (bit for bit)', (_n, s) => {
-    const q = randn(s.Tq * s.Hq * s.D, 41),
-      k = randn(s.Tk * s.Hkv * s.D, 42),
-      v = randn(s.Tk * s.Hkv * s.D, 43);
-    const row = s.Hq * s.D;
-    const full = b.f32(s.Tq * row);
-    b.attentionFwd(b.from(q), b.from(k), b.from(v), full, null, s);
-    const fullv = b.read(full) as Float32Array;
-    for (const [r0, r1] of [
-      [0, 1],
-      [3, 17],
-      [13, 32],
-    ]) {
-      // The same rows as their own call, seeing the same keys (prefix: j < qOffset + Tq).
-      const part: AttnShape = { ...s, Tq: r1 - r0 };
-      if (s.mask === 'prefix') part.qOffset = s.Tk - (r1 - r0);
-      const out = b.f32((r1 - r0) * row);
-      b.attentionFwd(b.from(q.subarray(r0 * row, r1 * row)), b.from(k), b.from(v), out, null, part);
-      rowsAgree(fullv, b.read(out) as Float32Array, r0, row);
-    }
-  });
+  ] as [string, AttnShape][])(
+    'attention_fwd %s: a query row does not depend on the other rows (bit for bit)',
+    (_n, s) => {
+      const q = randn(s.Tq * s.Hq * s.D, 41),
+        k = randn(s.Tk * s.Hkv * s.D, 42),
+        v = randn(s.Tk * s.Hkv * s.D, 43);
+      const row = s.Hq * s.D;
+      const full = b.f32(s.Tq * row);
+      b.attentionFwd(b.from(q), b.from(k), b.from(v), full, null, s);
+      const fullv = b.read(full) as Float32Array;
+      for (const [r0, r1] of [
+        [0, 1],
+        [3, 17],
+        [13, 32],
+      ]) {
+        // The same rows as their own call, seeing the same keys (prefix: j < qOffset + Tq).
+        const part: AttnShape = { ...s, Tq: r1 - r0 };
+        if (s.mask === 'prefix') part.qOffset = s.Tk - (r1 - r0);
+        const out = b.f32((r1 - r0) * row);
+        b.attentionFwd(b.from(q.subarray(r0 * row, r1 * row)), b.from(k), b.from(v), out, null, part);
+        rowsAgree(fullv, b.read(out) as Float32Array, r0, row);
+      }
+    },
+  );
 });
 
 describe('AVX512-BF16 native dot product', () => {
   const native = dispatch && cpu!.isaSupported.includes('avx512') && flags.includes('avx512_bf16');
   if (!native) {
-    test.skip(`skipped: this CPU ${dispatch ? 'lacks avx512_bf16 (or AVX-512)' : 'build has no dispatch'}; the emulated path is tested above`, () => undefined);
+    test.skip(`skipped: this CPU ${dispatch ? 'lacks avx512_bf16 (or AVX-512)' : 'build has no dispatch'}; the emulated path is tested above`, () =>
+      undefined);
     return;
   }
   test('the avx512 variant (vdpbf16ps) and the emulated avx2/base path agree within the stated tolerance of each other', () => {

@@ -249,8 +249,8 @@ Napi::Value CpuIsa(const Napi::CallbackInfo& info) {
   const char* isa = sd_cpu_isa(want.c_str());
   const std::string sup = sd_cpu_isa_supported();
   if (!isa)
-    throw Napi::Error::New(env, "cpu_isa: '" + want + "' is not a kernel variant this CPU runs (" +
-                                    sup + ")");
+    throw Napi::Error::New(
+        env, "cpu_isa: '" + want + "' is not a kernel variant this CPU runs (" + sup + ")");
   o.Set("isa", isa);
   Napi::Array arr = Napi::Array::New(env);
   size_t n = 0, p = 0;

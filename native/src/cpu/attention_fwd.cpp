@@ -21,8 +21,8 @@ int unit_positions(int hpu) {
   return p > sd::kAttnBQ ? sd::kAttnBQ : (p < sd::kRows ? sd::kRows : p);
 }
 
-[[maybe_unused]] void attention_fwd(const float* q, const float* k, const float* v, float* out, float* lse,
-                   const sd_attn_shape& s) {
+[[maybe_unused]] void attention_fwd(const float* q, const float* k, const float* v, float* out,
+                                    float* lse, const sd_attn_shape& s) {
   const int D = s.D, Tq = s.Tq, Tk = s.Tk, Hq = s.Hq, Hkv = s.Hkv;
   constexpr int BK = sd::kAttnBK, R = sd::kRows;
   const int group = Hq / Hkv;
@@ -160,8 +160,8 @@ inline float tile_softmax16(float* sc, float m, float* sum) {
   __m512 acc = _mm512_setzero_ps();
   for (int jj = 0; jj < sd::kAttnBK; jj += 16) {
     // A row whose every score so far is -inf keeps mn = -inf: e^(-inf - -inf) would be NaN.
-    const __m512 e = mn == -INFINITY ? _mm512_setzero_ps()
-                                     : exp16(_mm512_sub_ps(_mm512_loadu_ps(sc + jj), mv));
+    const __m512 e =
+        mn == -INFINITY ? _mm512_setzero_ps() : exp16(_mm512_sub_ps(_mm512_loadu_ps(sc + jj), mv));
     _mm512_storeu_ps(sc + jj, e);
     acc = _mm512_add_ps(acc, e);
   }
@@ -185,8 +185,8 @@ void attention_fwd_gemm(const float* q, const float* k, const float* v, float* o
   const int group = Hq / Hkv;
   const int nt = sd::max_threads();
   int hpu = group;
-  // Query positions per unit: 4·MR rows in all (whole kernel groups), at least one position.
-  auto positions = [](int h) { return 4 * MR / h > 1 ? 4 * MR / h : 1; };
+  // Query positions per unit: 8·MR rows in all (whole kernel groups), at least one position.
+  auto positions = [](int h) { return 8 * MR / h > 1 ? 8 * MR / h : 1; };
   while (hpu > 1 && (long)Hkv * (group / hpu) * ((Tq + positions(hpu) - 1) / positions(hpu)) < nt) {
     int d = hpu - 1;
     while (group % d) --d;
@@ -208,7 +208,8 @@ void attention_fwd_gemm(const float* q, const float* k, const float* v, float* o
     const size_t nq_f = r16((size_t)groups * MR * D), nk_f = r16((size_t)D * BK),
                  nv_f = (size_t)dpanels * BK * NR, ns_f = (size_t)MR * BK;
     std::vector<float> buf(nq_f + nk_f + nv_f + ns_f + 16);
-    float* base = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
+    float* base =
+        reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
     float* Qp = base;
     float* Kt = Qp + nq_f;
     float* Vp = Kt + nk_f;
@@ -298,7 +299,8 @@ void attention_fwd_gemm(const float* q, const float* k, const float* v, float* o
           // O += P·V with P (R rows × nk keys) read in place from the score rows.
           for (int pd = 0; pd < dpanels; ++pd)
             sd::mm::kernel_any<0, BK>(
-                R, nk, S, v_in_place ? vh + (size_t)j0 * kstride + pd * NR : Vp + (size_t)pd * BK * NR,
+                R, nk, S,
+                v_in_place ? vh + (size_t)j0 * kstride + pd * NR : Vp + (size_t)pd * BK * NR,
                 acc.data() + (size_t)g * D + pd * NR, D, sd::imin(NR, D - pd * NR), 1.f, 1.f, false,
                 v_in_place ? (int)kstride : NR);
         }

@@ -191,7 +191,8 @@ struct BF16Dot {};  // run_gemm's tag for gemm_range_bf16dot
 template <typename T>
 bool range(const Gemm& g, int i0, int i1, int j0, int j1) {
 #if SD_MM_AVX512
-  if constexpr (std::is_same<T, BF16Dot>::value) return gemm_range_bf16dot(g, i0, i1, j0, j1);
+  if constexpr (std::is_same<T, BF16Dot>::value)
+    return gemm_range_bf16dot(g, i0, i1, j0, j1);
   else
 #endif
     return gemm_range<T>(g, i0, i1, j0, j1);

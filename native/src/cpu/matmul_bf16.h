@@ -74,8 +74,8 @@ inline void pack_a_bf16(uint32_t* dst, const float* A, int M, int K, bool ta, in
 inline void pack_b_bf16(uint32_t* dst, const uint16_t* B, int N, int K, bool tb, int j0, int nc,
                         int p0, int kc) {
   if (tb) {
-    pack_b(reinterpret_cast<float*>(dst), reinterpret_cast<const float*>(B), N, K / 2, true, j0,
-           nc, p0 / 2, kc / 2);
+    pack_b(reinterpret_cast<float*>(dst), reinterpret_cast<const float*>(B), N, K / 2, true, j0, nc,
+           p0 / 2, kc / 2);
     return;
   }
   const int kp = kc / 2;
@@ -108,8 +108,9 @@ SD_BF16_TARGET inline void kernel_bf16(int kp, const uint32_t* __restrict a,
     }
   }
   const __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
-  const __mmask16 m1 =
-      nr >= 32 ? (__mmask16)0xffff : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+  const __mmask16 m1 = nr >= 32   ? (__mmask16)0xffff
+                       : nr <= 16 ? 0
+                                  : (__mmask16)((1u << (nr - 16)) - 1);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
   for (int r = 0; r < R; ++r) {
     float* cr = c + (size_t)r * ldc;
@@ -131,8 +132,9 @@ SD_BF16_TARGET inline void tile_bf16(int kp, const uint32_t* a, const uint32_t* 
 #define SD_MM_CASE(R) \
   case R:             \
     return kernel_bf16<R>(kp, a, b, c, ldc, nr, alpha, beta, zero_beta);
-    SD_MM_CASE(1) SD_MM_CASE(2) SD_MM_CASE(3) SD_MM_CASE(4) SD_MM_CASE(5) SD_MM_CASE(6)
-    SD_MM_CASE(7) SD_MM_CASE(8) SD_MM_CASE(9) SD_MM_CASE(10) SD_MM_CASE(11) SD_MM_CASE(12)
+    SD_MM_CASE(1)
+    SD_MM_CASE(2) SD_MM_CASE(3) SD_MM_CASE(4) SD_MM_CASE(5) SD_MM_CASE(6) SD_MM_CASE(7)
+        SD_MM_CASE(8) SD_MM_CASE(9) SD_MM_CASE(10) SD_MM_CASE(11) SD_MM_CASE(12)
 #undef SD_MM_CASE
   }
 }

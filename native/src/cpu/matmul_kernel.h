@@ -94,7 +94,9 @@ inline void kernel_rows(int kc, const float* __restrict a, const float* __restri
     }
   }
   const __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
-  const __mmask16 m1 = nr >= 32 ? (__mmask16)0xffff : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+  const __mmask16 m1 = nr >= 32   ? (__mmask16)0xffff
+                       : nr <= 16 ? 0
+                                  : (__mmask16)((1u << (nr - 16)) - 1);
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
   for (int r = 0; r < R; ++r) {
     float* cr = c + (size_t)r * ldc;
@@ -118,8 +120,9 @@ inline void kernel_any(int R, int kc, const float* a, const float* b, float* c, 
 #define SD_MM_CASE(R) \
   case R:             \
     return kernel_rows<R, LDB, LDA>(kc, a, b, c, ldc, nr, alpha, beta, zero_beta, ldb);
-    SD_MM_CASE(1) SD_MM_CASE(2) SD_MM_CASE(3) SD_MM_CASE(4) SD_MM_CASE(5) SD_MM_CASE(6)
-    SD_MM_CASE(7) SD_MM_CASE(8) SD_MM_CASE(9) SD_MM_CASE(10) SD_MM_CASE(11) SD_MM_CASE(12)
+    SD_MM_CASE(1)
+    SD_MM_CASE(2) SD_MM_CASE(3) SD_MM_CASE(4) SD_MM_CASE(5) SD_MM_CASE(6) SD_MM_CASE(7)
+        SD_MM_CASE(8) SD_MM_CASE(9) SD_MM_CASE(10) SD_MM_CASE(11) SD_MM_CASE(12)
 #undef SD_MM_CASE
   }
 }

@@ -12,7 +12,7 @@
 #include "sd_ops.h"
 
 extern "C" {
-#define SD_OP(fn)                                      \
+#define SD_OP(fn)                                           \
   extern decltype(fn) fn##__base, fn##__avx2, fn##__avx512; \
   __attribute__((visibility("hidden"))) void* fn##__ptr = (void*)&fn##__base;
 #include "sd_isa_ops.h"
@@ -23,8 +23,9 @@ const char* sd_build_info__avx512(void);
 }
 
 // The trampolines (endbr64 keeps them valid under CET indirect-branch tracking; a NOP elsewhere).
-#define SD_OP(fn)                                                                    \
-  asm(".text\n\t.p2align 4\n\t.globl " #fn "\n\t.type " #fn ", @function\n" #fn ":\n\t" \
+#define SD_OP(fn)                                                               \
+  asm(".text\n\t.p2align 4\n\t.globl " #fn "\n\t.type " #fn ", @function\n" #fn \
+      ":\n\t"                                                                   \
       "endbr64\n\tjmp *" #fn "__ptr(%rip)\n\t.size " #fn ", .-" #fn "\n");
 #include "sd_isa_ops.h"
 #undef SD_OP
@@ -126,8 +127,9 @@ extern "C" const char* sd_cpu_isa_supported(void) {
 }
 
 extern "C" const char* sd_build_info(void) {
-  const char* (*variant)(void) =
-      g_isa == kAvx512 ? sd_build_info__avx512 : g_isa == kAvx2 ? sd_build_info__avx2 : sd_build_info__base;
+  const char* (*variant)(void) = g_isa == kAvx512 ? sd_build_info__avx512
+                                 : g_isa == kAvx2 ? sd_build_info__avx2
+                                                  : sd_build_info__base;
   std::snprintf(g_info, sizeof g_info, "%s; isa %s (%s)", variant(), kNames[g_isa], g_reason);
   return g_info;
 }
