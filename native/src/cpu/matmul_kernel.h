@@ -71,22 +71,12 @@ inline void kernel_rows(int kc, const float* __restrict a, const float* __restri
 #define SD_MM_LOADB(p) (LDB ? _mm512_load_ps(p) : _mm512_loadu_ps(p))
   __m512 acc0[R], acc1[R];
   for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
-  int k = 0;
-  for (; k + 4 <= kc; k += 4) {
+  // One k per iteration: 24 accumulators + 2 B vectors + the broadcast fill 27 of the 32 zmm
+  // registers; unrolling further makes GCC load B ahead and spill accumulators.
+  for (int k = 0; k < kc; ++k, a += LDA ? 1 : 12, b += sb) {
     _mm_prefetch((const char*)(b + 8 * sb), _MM_HINT_T0);
-    for (int u = 0; u < 4; ++u) {
-      const __m512 b0 = SD_MM_LOADB(b + u * sb), b1 = SD_MM_LOADB(b + u * sb + 16);
-      for (int r = 0; r < R; ++r) {
-        const __m512 av = _mm512_set1_ps(LDA ? a[r * LDA + u] : a[u * 12 + r]);
-        acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
-        acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
-      }
-    }
-    a += LDA ? 4 : 48;
-    b += 4 * sb;
-  }
-  for (; k < kc; ++k, a += LDA ? 1 : 12, b += sb) {
     const __m512 b0 = SD_MM_LOADB(b), b1 = SD_MM_LOADB(b + 16);
+#pragma GCC unroll 12
     for (int r = 0; r < R; ++r) {
       const __m512 av = _mm512_set1_ps(LDA ? a[r * LDA] : a[r]);
       acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
@@ -121,8 +111,9 @@ inline void kernel_any(int R, int kc, const float* a, const float* b, float* c, 
   case R:             \
     return kernel_rows<R, LDB, LDA>(kc, a, b, c, ldc, nr, alpha, beta, zero_beta, ldb);
     SD_MM_CASE(1)
-    SD_MM_CASE(2) SD_MM_CASE(3) SD_MM_CASE(4) SD_MM_CASE(5) SD_MM_CASE(6) SD_MM_CASE(7)
-        SD_MM_CASE(8) SD_MM_CASE(9) SD_MM_CASE(10) SD_MM_CASE(11) SD_MM_CASE(12)
+    SD_MM_CASE(2)
+    SD_MM_CASE(3) SD_MM_CASE(4) SD_MM_CASE(5) SD_MM_CASE(6) SD_MM_CASE(7) SD_MM_CASE(8)
+        SD_MM_CASE(9) SD_MM_CASE(10) SD_MM_CASE(11) SD_MM_CASE(12)
 #undef SD_MM_CASE
   }
 }
