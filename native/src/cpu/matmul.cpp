@@ -38,7 +38,7 @@ using sd::mm::NR;
 #if SD_MM_AVX512
 #define SD_MM_KC 384
 #define SD_MM_MC 144
-#define SD_MM_NC 3072
+#define SD_MM_NC 512
 #else
 #define SD_MM_KC 512
 #define SD_MM_MC 144
@@ -125,6 +125,22 @@ bool gemm_range(const Gemm& g, int i0, int i1, int j0, int j1) {
         if (g.round_a)
           for (size_t e = 0, n = round_up(mc, MR) * kc; e < n; ++e)
             ap[e] = sd::mm::bf16_rounded(ap[e]);
+#if SD_MM_AVX512
+        // The 12-row A micro-panel (kc×12: 18 KiB) stays in L1 while the 32-wide B panels of the
+        // L2-resident block stream past it (a kc×32 B panel, 48 KiB, would not fit L1 beside it).
+        if (!fused) {
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int mr = mc - ir < MR ? mc - ir : MR;
+            for (int jr = 0; jr < nc; jr += NR) {
+              const int nr = nc - jr < NR ? nc - jr : NR;
+              float* c = g.C + (size_t)(ic + ir) * g.N + jc + jr;
+              sd::mm::tile(kc, ap + (size_t)ir * kc, bp + (size_t)jr * kc, c, g.N, mr, nr, g.alpha,
+                           beta, zero_beta);
+            }
+          }
+          continue;
+        }
+#endif
         for (int jr = 0; jr < nc; jr += NR) {
           const int nr = nc - jr < NR ? nc - jr : NR;
           const float* b = bp + (size_t)jr * kc;
