@@ -3,6 +3,7 @@
 //   tools/pnpm bench train [--config small] [--batch 8] [--seq 256] [--block 16] [--steps 3] [--threads 2]
 // Ends on one JSON line: tokens_per_s, tokens_per_s_torch, ratio_vs_torch, ...
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,8 +67,12 @@ const torchCfg = {
   steps,
   threads,
 };
-// OpenBLAS 0.3.21 misdetects this AVX2 CPU as Prescott unless told: set for the child only.
-const env = { ...process.env, OPENBLAS_CORETYPE: 'HASWELL', OMP_NUM_THREADS: String(threads) };
+// OpenBLAS 0.3.21 misdetects newer CPUs (Zen as Prescott, Emerald Rapids below SkylakeX) unless
+// told: its best sgemm kernels for this CPU's flags, set for the child only.
+const avx512 = /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+const coretype = avx512 ? 'SKYLAKEX' : 'HASWELL';
+console.log(`anchor OpenBLAS core: OPENBLAS_CORETYPE=${coretype}`);
+const env = { ...process.env, OPENBLAS_CORETYPE: coretype, OMP_NUM_THREADS: String(threads) };
 const py = spawnSync('/usr/bin/python3', [path.join(root, 'bench/train_torch.py'), JSON.stringify(torchCfg)], {
   env,
   encoding: 'utf8',

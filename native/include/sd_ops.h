@@ -36,6 +36,14 @@ void sd_set_num_threads(int n);
 /* Short description of the build: "cpu avx2 fma openmp" etc. */
 const char* sd_build_info(void);
 
+/* x86-64 addon: which kernel variant runs ("base", "avx2" or "avx512"), chosen by CPUID when
+ * the addon loads (SD_CPU_ISA=base|avx2 forces a narrower one). A non-empty `want` switches to
+ * that variant first (between calls, not during one); NULL when it is unknown or this CPU
+ * lacks it. Absent from builds without dispatch (WASM, SD_CPU_DISPATCH=OFF). */
+const char* sd_cpu_isa(const char* want);
+/* The variants this CPU can run, space-separated ("base avx2 avx512"). */
+const char* sd_cpu_isa_supported(void);
+
 /* ---------------------------------------------------------------- linear algebra */
 /* C[M,N] = alpha * op(A) · op(B) + beta * C.
  * op(A) is [M,K]: A is stored [M,K], or [K,M] when transA.
@@ -47,6 +55,11 @@ int sd_matmul(const float* A, const float* B, float* C, int M, int N, int K, int
 /* 16-bit storage codes of sd_matmul_w16's B. */
 #define SD_DTYPE_F16 1  /* IEEE binary16 */
 #define SD_DTYPE_BF16 2 /* bfloat16 (the top half of a float32) */
+/* bfloat16 B times A rounded to bfloat16 (nearest even), products summed in float32: the
+ * native dot product of CPUs with AVX512-BF16 (the same rounding emulated elsewhere). Not
+ * bit-identical to SD_DTYPE_BF16: |C - C_exact| <= 2^-8 * |alpha| * sum_k |a_k b_k| (+ float32
+ * summation error). Use SD_DTYPE_BF16 where results must match float32 exactly (verify). */
+#define SD_DTYPE_BF16_DOT 3
 /* sd_matmul with B stored as 16-bit floats (b_dtype: SD_DTYPE_*), widened exactly to float32
  * as it is packed: bit-identical to sd_matmul on the widened B, reading half the bytes (a
  * model's weights kept in the half precision of its checkpoint, for inference). */

@@ -25,8 +25,14 @@ function checkMatmul(
 
 /** 16-bit float formats of matmulW16's B. */
 export type HalfType = 'f16' | 'bf16';
+/**
+ * matmulW16's B types: the exact-widening formats, and 'bf16-dot' (bf16 B times A rounded to
+ * bf16, products summed in float32: AVX512-BF16's native dot product, emulated elsewhere; within
+ * 2^-8·Σ|a·b| of 'bf16', not bit-identical).
+ */
+export type W16Type = HalfType | 'bf16-dot';
 /** Their SD_DTYPE_* codes in sd_ops.h. */
-const HALF_CODES: Record<HalfType, number> = { f16: 1, bf16: 2 };
+const HALF_CODES: Record<W16Type, number> = { f16: 1, bf16: 2, 'bf16-dot': 3 };
 
 /** Raw kernel functions with the C argument order of include/sd_ops.h (the addon's exports). */
 export type RawKernels = Record<string, (...args: never[]) => unknown>;
@@ -160,13 +166,13 @@ export abstract class Backend {
     K: number,
     transA: boolean,
     transB: boolean,
-    bType: HalfType,
+    bType: W16Type,
     alpha = 1,
     beta = 0,
   ): void {
     const op = 'matmul_w16';
-    if (bType !== 'f16' && bType !== 'bf16')
-      throw new OpError(op, `bType must be 'f16' or 'bf16', got ${String(bType)}`);
+    if (!Object.prototype.hasOwnProperty.call(HALF_CODES, bType))
+      throw new OpError(op, `bType must be 'f16', 'bf16' or 'bf16-dot', got ${String(bType)}`);
     checkMatmul(op, A, B, C, M, N, K, alpha, beta, checkU16);
     this.call(op, this.ref(A), this.ref(B), this.ref(C), M, N, K, +transA, +transB, alpha, beta, HALF_CODES[bType]);
   }

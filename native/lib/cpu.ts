@@ -4,6 +4,8 @@ import { DType, HostArray, Tensor, hostArray } from './tensor';
 /** The functions the Node addon exports (besides the ops, named as in sd_ops.h without "sd_"). */
 export interface AddonExports extends RawKernels {
   build_info(): string;
+  /** The CPU kernel variant in use, after switching to `want` if given (src/cpu/isa/dispatch.cpp). */
+  cpu_isa(want?: string): CpuIsaInfo;
   get_num_threads(): number;
   set_num_threads(n: number): void;
   cuda_info(): CudaInfo;
@@ -16,16 +18,66 @@ export interface CudaInfo {
   error?: string;
 }
 
-/** The CPU backend: the addon's OpenMP + SIMD kernels over JS typed arrays (zero copy). */
+/** x86-64 kernel variants: "base" (SSE2), "avx2" (AVX2+FMA), "avx512"; "native" without dispatch. */
+export interface CpuIsaInfo {
+  isa: string;
+  supported: string[];
+}
+
+// The variant the addon runs now (one per process, shared by every CpuBackend over it).
+const activeIsa = new WeakMap<AddonExports, string>();
+
+/**
+ * The CPU backend: the addon's OpenMP + SIMD kernels over JS typed arrays (zero copy).
+ * The kernels come in per-ISA variants chosen by CPUID when the addon loads (SD_CPU_ISA forces a
+ * narrower one); a backend constructed with `isa` (or given one later) runs every op on that
+ * variant, so two backends over one addon can compare variants call by call.
+ */
 export class CpuBackend extends Backend {
   readonly name: BackendName = 'cpu';
-  readonly buildInfo: string;
   protected readonly k: RawKernels;
+  private pin: string;
 
-  constructor(readonly addon: AddonExports) {
+  constructor(
+    readonly addon: AddonExports,
+    isa?: string,
+  ) {
     super();
     this.k = addon;
-    this.buildInfo = addon.build_info();
+    const info = addon.cpu_isa();
+    if (!activeIsa.has(addon)) activeIsa.set(addon, info.isa);
+    this.pin = info.isa === 'native' ? 'native' : (isa ?? activeIsa.get(addon) ?? info.isa);
+    this.isa = this.pin;
+  }
+
+  /** The build and the kernel variant this backend runs, with the reason it was chosen. */
+  get buildInfo(): string {
+    this.select();
+    return this.addon.build_info();
+  }
+  /** The kernel variant this backend's ops run on ("native" for builds without dispatch). */
+  get isa(): string {
+    return this.pin;
+  }
+  set isa(want: string) {
+    if (want === 'native' && this.addon.cpu_isa().isa === 'native') return;
+    this.addon.cpu_isa(want); // throws, naming the variants this CPU runs, if it cannot
+    activeIsa.set(this.addon, want);
+    this.pin = want;
+  }
+  /** The kernel variants this CPU can run (empty for builds without dispatch). */
+  get isaSupported(): string[] {
+    return this.addon.cpu_isa().supported;
+  }
+  private select(): void {
+    if (this.pin !== 'native' && activeIsa.get(this.addon) !== this.pin) {
+      this.addon.cpu_isa(this.pin);
+      activeIsa.set(this.addon, this.pin);
+    }
+  }
+  protected override callValue<T = number>(op: string, ...args: unknown[]): T {
+    this.select();
+    return super.callValue<T>(op, ...args);
   }
 
   alloc(dtype: DType, length: number): Tensor {

@@ -1,7 +1,17 @@
 export { Backend, MASKS } from './backend';
-export type { AdamWParams, AttnShape, BackendName, DecodeParams, HalfType, MaskKind, RawKernels } from './backend';
+export type {
+  AdamWParams,
+  AttnShape,
+  BackendName,
+  DecodeParams,
+  HalfType,
+  MaskKind,
+  RawKernels,
+  W16Type,
+} from './backend';
 export { OpError, checkF32, checkI32, checkInt, checkReal, checkU16 } from './check';
 export { CpuBackend } from './cpu';
+export type { CpuIsaInfo } from './cpu';
 export type { AddonExports, CudaInfo } from './cpu';
 export { CUDA_BF16, CUDA_F32, CudaBackend, cudaExports } from './cuda';
 export type { CudaExports } from './cuda';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import type { Backend, BackendName } from './backend';
-import { AddonExports, CpuBackend, CudaInfo } from './cpu';
+import { AddonExports, CpuBackend, CpuIsaInfo, CudaInfo } from './cpu';
 import { CudaBackend, cudaExports } from './cuda';
 import { WasmBackend, wasmPath } from './wasm';
 
@@ -12,8 +12,17 @@ export interface BackendReport {
   chosen: BackendName;
   reason: string;
   requested: string;
-  /** source: where the addon came from (SD_NATIVE_PATH, built from source, prebuilt (package)). */
-  addon: { loaded: boolean; path?: string; source?: string; error?: string; buildInfo?: string; threads?: number };
+  addon: {
+    loaded: boolean;
+    path?: string;
+    /** Where the addon came from (SD_NATIVE_PATH, built from source, prebuilt (package)). */
+    source?: string;
+    error?: string;
+    buildInfo?: string;
+    threads?: number;
+    /** The CPU kernel variant in use and those this CPU runs (x86-64 runtime dispatch). */
+    isa?: CpuIsaInfo;
+  };
   wasm: { available: boolean; path: string; error?: string };
   cuda: CudaInfo;
   cpu: { model: string; cores: number; features: string[] };
@@ -93,8 +102,14 @@ export function cpuFeatures(): { model: string; cores: number; features: string[
     'f16c',
     'avx512f',
     'avx512bw',
+    'avx512dq',
+    'avx512vl',
+    'avx512_vnni',
     'avx512_bf16',
+    'avx512_fp16',
     'amx_tile',
+    'amx_bf16',
+    'amx_int8',
     'neon',
     'asimd',
   ];
@@ -141,6 +156,7 @@ export function loadBackend(request: string = process.env.SD_BACKEND ?? 'auto'):
           source: a.source,
           buildInfo: a.addon.build_info(),
           threads: a.addon.get_num_threads(),
+          isa: a.addon.cpu_isa(),
         }
       : { loaded: false, error: a.error },
     wasm: { available: wasmAvailable, path: wasmPath(), error: wasmError },

@@ -1,5 +1,5 @@
 // Shared test helpers: seeded random inputs and error measures against float64 references.
-import { Backend, availableBackends } from '../lib';
+import { Backend, CpuBackend, availableBackends } from '../lib';
 
 /** Mulberry32: small, fast, seeded; enough for test inputs. */
 export function rng(seed: number): () => number {
@@ -29,11 +29,23 @@ export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** The backends this machine runs (CPU addon and/or WASM), each named for describe.each. */
+/**
+ * The backends this machine runs (CPU addon and/or WASM), each named for describe.each. The CPU
+ * backend appears once per kernel variant this CPU runs ("cpu" is the one chosen at load, then
+ * "cpu/avx2", "cpu/base", ...), so every parity test covers every variant the machine can run;
+ * the variants it cannot run are reported as skipped by isa.test.ts.
+ */
 export function backends(): [string, Backend][] {
   const list = availableBackends();
   if (list.length === 0) throw new Error('no backend built: run `pnpm --filter @seed-diffusion/native build`');
-  return list.map((b) => [b.name, b]);
+  const out: [string, Backend][] = [];
+  for (const b of list) {
+    out.push([b.name, b]);
+    if (b instanceof CpuBackend)
+      for (const isa of [...b.isaSupported].reverse())
+        if (isa !== b.isa) out.push([`cpu/${isa}`, new CpuBackend(b.addon, isa)]);
+  }
+  return out;
 }
 
 /** `n` random ints in [lo, hi). */

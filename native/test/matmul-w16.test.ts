@@ -124,7 +124,7 @@ describe.each(backends())('%s backend', (name, b) => {
       /matmul_w16: B has 3 elements but the shape needs 4/,
     );
     expect(() => b.matmulW16(A, b.from(new Uint16Array(4)), C, 2, 2, 2, false, true, 'f8' as HalfType)).toThrow(
-      /bType must be 'f16' or 'bf16'/,
+      /bType must be 'f16', 'bf16' or 'bf16-dot'/,
     );
   });
 });

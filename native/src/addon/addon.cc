@@ -89,6 +89,42 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   sd_set_num_threads(a.integer(0));
   return info.Env().Undefined();
 }
+// cpu_isa(want?) → { isa, supported }: the CPU kernel variant in use (after switching to `want`,
+// if given) and those this CPU can run. Builds without runtime dispatch report "native".
+#pragma weak sd_cpu_isa
+#pragma weak sd_cpu_isa_supported
+Napi::Value CpuIsa(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  if (!sd_cpu_isa) {
+    if (info.Length() > 0 && info[0].IsString())
+      throw Napi::Error::New(env, "cpu_isa: this build has no runtime CPU dispatch");
+    o.Set("isa", "native");
+    o.Set("supported", Napi::Array::New(env));
+    return o;
+  }
+  std::string want;
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    if (!info[0].IsString()) throw Napi::TypeError::New(env, "cpu_isa: want must be a string");
+    want = info[0].As<Napi::String>().Utf8Value();
+  }
+  const char* isa = sd_cpu_isa(want.c_str());
+  const std::string sup = sd_cpu_isa_supported();
+  if (!isa)
+    throw Napi::Error::New(
+        env, "cpu_isa: '" + want + "' is not a kernel variant this CPU runs (" + sup + ")");
+  o.Set("isa", isa);
+  Napi::Array arr = Napi::Array::New(env);
+  size_t n = 0, p = 0;
+  while (p < sup.size()) {
+    size_t q = sup.find(' ', p);
+    if (q == std::string::npos) q = sup.size();
+    arr.Set(n++, sup.substr(p, q - p));
+    p = q + 1;
+  }
+  o.Set("supported", arr);
+  return o;
+}
 // { compiled, devices, name, error }: never throws, even without a driver.
 Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
@@ -119,6 +155,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("get_num_threads", Napi::Function::New(env, GetNumThreads));
   exports.Set("set_num_threads", Napi::Function::New(env, SetNumThreads));
   exports.Set("cuda_info", Napi::Function::New(env, CudaInfo));
+  exports.Set("cpu_isa", Napi::Function::New(env, CpuIsa));
 #ifdef SD_HAVE_CUDA
   sd_register_cuda(env, exports);  // exports.cuda (src/addon/cuda_bindings.cc)
 #endif

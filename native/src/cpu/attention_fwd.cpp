@@ -5,9 +5,11 @@
 // is O(rows·D) per thread and never O(Tq·Tk). Key tiles no row of the unit can see are
 // skipped; tiles a row sees whole (cache keys) skip the per-key mask.
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "attention_tiles.h"
+#include "matmul_kernel.h"
 #include "simd.h"
 
 namespace {
@@ -19,8 +21,8 @@ int unit_positions(int hpu) {
   return p > sd::kAttnBQ ? sd::kAttnBQ : (p < sd::kRows ? sd::kRows : p);
 }
 
-void attention_fwd(const float* q, const float* k, const float* v, float* out, float* lse,
-                   const sd_attn_shape& s) {
+[[maybe_unused]] void attention_fwd(const float* q, const float* k, const float* v, float* out,
+                                    float* lse, const sd_attn_shape& s) {
   const int D = s.D, Tq = s.Tq, Tk = s.Tk, Hq = s.Hq, Hkv = s.Hkv;
   constexpr int BK = sd::kAttnBK, R = sd::kRows;
   const int group = Hq / Hkv;
@@ -120,6 +122,201 @@ void attention_fwd(const float* q, const float* k, const float* v, float* out, f
     }
   }
 }
+
+#if SD_MM_AVX512
+// GCC 12 warns that _mm512_undefined_ps() (the pass-through of unmasked intrinsics, e.g.
+// _mm512_max_ps) "may be used uninitialized": a known false positive (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// e^x on 16 lanes: the polynomial of sd::exp (simd.h), 2^n applied by vscalefps; exactly 0 for
+// x < -87.3 (and -inf).
+inline __m512 exp16(__m512 x) {
+  const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+  const __m512 fx = _mm512_roundscale_ps(
+      _mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m512 r = _mm512_fmadd_ps(fx, _mm512_set1_ps(2.12194440e-4f),
+                                   _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), xc));
+  const __m512 z = _mm512_mul_ps(r, r);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_add_ps(_mm512_fmadd_ps(y, z, r), _mm512_set1_ps(1.f));
+  const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
+  return _mm512_maskz_mov_ps(~under, _mm512_scalef_ps(y, fx));
+}
+
+// tile_softmax (attention_tiles.h) in zmm registers: sc[jj] <- e^(sc[jj] - mn) with
+// mn = max(m, max sc); returns mn and the sum of the new sc[] in *sum.
+inline float tile_softmax16(float* sc, float m, float* sum) {
+  static_assert(sd::kAttnBK % 16 == 0, "key tile must be whole zmm vectors");
+  __m512 mx = _mm512_loadu_ps(sc);
+  for (int jj = 16; jj < sd::kAttnBK; jj += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(sc + jj));
+  float mn = _mm512_reduce_max_ps(mx);
+  mn = m > mn ? m : mn;
+  const __m512 mv = _mm512_set1_ps(mn);
+  __m512 acc = _mm512_setzero_ps();
+  for (int jj = 0; jj < sd::kAttnBK; jj += 16) {
+    // A row whose every score so far is -inf keeps mn = -inf: e^(-inf - -inf) would be NaN.
+    const __m512 e =
+        mn == -INFINITY ? _mm512_setzero_ps() : exp16(_mm512_sub_ps(_mm512_loadu_ps(sc + jj), mv));
+    _mm512_storeu_ps(sc + jj, e);
+    acc = _mm512_add_ps(acc, e);
+  }
+  *sum = _mm512_reduce_add_ps(acc);
+  return mn;
+}
+
+// The same algorithm with QKᵀ and PV as small GEMMs on the AVX-512 matmul micro-kernel
+// (matmul_kernel.h): up to MR = 12 rows of the unit at a time against the 64-key tile read in
+// place (S = scale·Q·Kt, 2 panels of 32 keys), then the softmaxed rows packed k-major and
+// multiplied into the accumulators by 32-column panels of the value tile (O += P·V). Each row
+// is the same chain of fused multiply-adds whatever rows share its group, so the result still
+// does not depend on the other rows of the call.
+void attention_fwd_gemm(const float* q, const float* k, const float* v, float* out, float* lse,
+                        const sd_attn_shape& s) {
+  using sd::mm::MR;
+  using sd::mm::NR;
+  const int D = s.D, Tq = s.Tq, Tk = s.Tk, Hq = s.Hq, Hkv = s.Hkv;
+  constexpr int BK = sd::kAttnBK;
+  static_assert(BK % NR == 0, "key tile must be whole panels");
+  const int group = Hq / Hkv;
+  const int nt = sd::max_threads();
+  int hpu = group;
+  // Query positions per unit: 8·MR rows in all (whole kernel groups), at least one position.
+  auto positions = [](int h) { return 8 * MR / h > 1 ? 8 * MR / h : 1; };
+  while (hpu > 1 && (long)Hkv * (group / hpu) * ((Tq + positions(hpu) - 1) / positions(hpu)) < nt) {
+    int d = hpu - 1;
+    while (group % d) --d;
+    hpu = d;
+  }
+  const int BQ = positions(hpu);
+  const int qtiles = (Tq + BQ - 1) / BQ;
+  const int hsplit = group / hpu;
+  const int units = Hkv * hsplit * qtiles;
+  const int rows = BQ * hpu;
+  const int groups = (rows + MR - 1) / MR;
+  const int dpanels = (D + NR - 1) / NR;
+  const size_t kstride = (size_t)Hkv * D;
+  const bool v_in_place = D % NR == 0;
+  SD_PARALLEL {
+    // 64-byte aligned scratch: packed Q (per group: D×MR), the key tile transposed (D×BK),
+    // the value tile as 32-column panels when D % 32 != 0 (dpanels×BK×NR), scores (MR×BK).
+    auto r16 = [](size_t n) { return (n + 15) / 16 * 16; };  // keep every buffer 64-byte aligned
+    const size_t nq_f = r16((size_t)groups * MR * D), nk_f = r16((size_t)D * BK),
+                 nv_f = (size_t)dpanels * BK * NR, ns_f = (size_t)MR * BK;
+    std::vector<float> buf(nq_f + nk_f + nv_f + ns_f + 16);
+    float* base =
+        reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t(63));
+    float* Qp = base;
+    float* Kt = Qp + nq_f;
+    float* Vp = Kt + nk_f;
+    float* S = Vp + nv_f;
+    std::vector<float> acc((size_t)rows * D), m(rows), l(rows);
+    std::vector<sd::KeySpan> span(BQ);
+    SD_FOR_DYN
+    for (int u = 0; u < units; ++u) {
+      const int hk = u / (hsplit * qtiles), hs = u / qtiles % hsplit, i0 = u % qtiles * BQ;
+      const int h0 = hk * group + hs * hpu;
+      const int nq = sd::imin(BQ, Tq - i0), nr = nq * hpu;
+      int klo = Tk, khi = 0;
+      for (int p = 0; p < nq; ++p) {
+        span[p] = sd::key_span(s, i0 + p);
+        const sd::KeySpan& sp = span[p];
+        if (sp.lo0 < sp.hi0) klo = sd::imin(klo, sp.lo0), khi = khi > sp.hi0 ? khi : sp.hi0;
+        if (sp.lo1 < sp.hi1) klo = sd::imin(klo, sp.lo1), khi = khi > sp.hi1 ? khi : sp.hi1;
+      }
+      for (int r = 0; r < nr; ++r) m[r] = -INFINITY, l[r] = 0.f;
+      for (size_t e = 0; e < (size_t)nr * D; ++e) acc[e] = 0.f;
+      // Q rows of the unit, packed k-major in groups of MR (unused lanes of the last group are
+      // never read: the kernel runs on the group's real row count).
+      for (int g = 0; g < nr; g += MR) {
+        const int R = sd::imin(MR, nr - g);
+        float* d0 = Qp + (size_t)g * D;
+        for (int c = 0; c < R; ++c) {
+          const int r = g + c;
+          const float* x = q + ((size_t)(i0 + r / hpu) * Hq + h0 + r % hpu) * D;
+          for (int d = 0; d < D; ++d) d0[(size_t)d * MR + c] = x[d];
+        }
+      }
+      const float* kh = k + (size_t)hk * D;
+      const float* vh = v + (size_t)hk * D;
+      for (int j0 = klo / BK * BK; j0 < khi; j0 += BK) {
+        const int nk = sd::imin(BK, Tk - j0), j1 = j0 + nk;
+        bool any = false;
+        for (int p = 0; p < nq && !any; ++p) any = span[p].touches(j0, j1);
+        if (!any) continue;
+        sd::transpose_key_tile(kh, j0, nk, (int)kstride, D, Kt);
+        // D not a multiple of 32: the value tile is copied into zero-padded 32-column panels
+        // (reading the last panel in place would run past the row, and past the buffer).
+        if (!v_in_place)
+          for (int pd = 0; pd < dpanels; ++pd) {
+            const int d0 = pd * NR, w = sd::imin(NR, D - d0);
+            float* dst = Vp + (size_t)pd * BK * NR;
+            for (int jj = 0; jj < nk; ++jj) {
+              const float* src = vh + (size_t)(j0 + jj) * kstride + d0;
+              float* o = dst + (size_t)jj * NR;
+              for (int d = 0; d < w; ++d) o[d] = src[d];
+              for (int d = w; d < NR; ++d) o[d] = 0.f;
+            }
+          }
+        const int kpanels = (nk + NR - 1) / NR;
+        for (int g = 0; g < nr; g += MR) {
+          const int R = sd::imin(MR, nr - g);
+          bool live[MR], group_live = false;
+          for (int c = 0; c < R; ++c) {
+            live[c] = span[(g + c) / hpu].touches(j0, j1);
+            group_live |= live[c];
+          }
+          if (!group_live) continue;
+          for (int p = 0; p < kpanels; ++p)
+            sd::mm::kernel_any<BK>(R, D, Qp + (size_t)g * D, Kt + p * NR, S + p * NR, BK, NR,
+                                   s.scale, 0.f, true);
+          for (int c = 0; c < R; ++c) {
+            float* sc = S + (size_t)c * BK;
+            if (!live[c]) {
+              for (int jj = 0; jj < BK; ++jj) sc[jj] = 0.f;
+              continue;
+            }
+            const int r = g + c;
+            const sd::KeySpan sp = span[r / hpu];
+            const bool whole =
+                nk == BK && ((sp.lo0 <= j0 && sp.hi0 >= j1) || (sp.lo1 <= j0 && sp.hi1 >= j1));
+            if (!whole)
+              for (int jj = 0; jj < BK; ++jj) sc[jj] = sp.sees(j0 + jj) ? sc[jj] : -INFINITY;
+            float ts;
+            const float mn = tile_softmax16(sc, m[r], &ts);
+            const float corr = sd::exp(m[r] - mn);
+            l[r] = l[r] * corr + ts;
+            m[r] = mn;
+            if (corr != 1.f) {
+              float* ar = acc.data() + (size_t)r * D;
+              for (int d = 0; d < D; ++d) ar[d] *= corr;
+            }
+          }
+          // O += P·V with P (R rows × nk keys) read in place from the score rows.
+          for (int pd = 0; pd < dpanels; ++pd)
+            sd::mm::kernel_any<0, BK>(
+                R, nk, S,
+                v_in_place ? vh + (size_t)j0 * kstride + pd * NR : Vp + (size_t)pd * BK * NR,
+                acc.data() + (size_t)g * D + pd * NR, D, sd::imin(NR, D - pd * NR), 1.f, 1.f, false,
+                v_in_place ? (int)kstride : NR);
+        }
+      }
+      for (int r = 0; r < nr; ++r) {
+        const int i = i0 + r / hpu, h = h0 + r % hpu;
+        float* orow = out + ((size_t)i * Hq + h) * D;
+        const float* ar = acc.data() + (size_t)r * D;
+        const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
+        for (int d = 0; d < D; ++d) orow[d] = ar[d] * inv;
+        if (lse) lse[(size_t)h * Tq + i] = l[r] > 0.f ? m[r] + std::log(l[r]) : -INFINITY;
+      }
+    }
+  }
+}
+#endif
 }  // namespace
 extern "C" int sd_attention_fwd(const float* q, const float* k, const float* v, float* out,
                                 float* lse, const sd_attn_shape* s) {
@@ -129,7 +326,11 @@ extern "C" int sd_attention_fwd(const float* q, const float* k, const float* v, 
   SD_CHECK_PTR(op, "k", k);
   SD_CHECK_PTR(op, "v", v);
   SD_CHECK_PTR(op, "out", out);
+#if SD_MM_AVX512
+  attention_fwd_gemm(q, k, v, out, lse, *s);
+#else
   attention_fwd(q, k, v, out, lse, *s);
+#endif
   return SD_OK;
 }
 

@@ -16,8 +16,10 @@
 // the sampler's cached and uncached forwards give bit-identical numbers.
 #include <cstdint>
 #include <cstdlib>
+#include <type_traits>
 
 #include "common.h"
+#include "matmul_bf16.h"
 #include "matmul_kernel.h"
 #include "matmul_pack.h"
 
@@ -31,10 +33,17 @@ using sd::mm::NR;
 // op(A) (288 KiB) stays in L2, KC·NC of op(B) (6 MiB) in L3. A deep KC (512 rather than 256:
 // ~6% faster here) halves the read-modify-write passes over C for the model's K = 512 shapes.
 // Override with -DSD_MM_KC=… -DSD_MM_MC=… -DSD_MM_NC=… to re-tune.
+// AVX-512 (12×32 tiles; Sapphire Rapids: 48 KiB L1d, 2 MiB L2): see BENCHMARKS.md.
 #ifndef SD_MM_KC
+#if SD_MM_AVX512
+#define SD_MM_KC 384
+#define SD_MM_MC 144
+#define SD_MM_NC 512
+#else
 #define SD_MM_KC 512
 #define SD_MM_MC 144
 #define SD_MM_NC 3072
+#endif
 #endif
 constexpr int KC = SD_MM_KC;
 constexpr int MC = SD_MM_MC / MR * MR;
@@ -82,6 +91,7 @@ struct Gemm {
   bool ta, tb;
   float alpha, beta;
   int kcb;  // K slice depth: K split into equal slices of at most KC (depends on K only)
+  bool round_a = false;  // SD_DTYPE_BF16_DOT without AVX512-BF16: A rounded to bf16 when packed
 };
 
 size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
@@ -112,6 +122,25 @@ bool gemm_range(const Gemm& g, int i0, int i1, int j0, int j1) {
       for (int ic = i0; ic < i1; ic += MC) {
         const int mc = i1 - ic < MC ? i1 - ic : MC;
         sd::mm::pack_a(ap, g.A, g.M, g.K, g.ta, ic, mc, pc, kc);
+        if (g.round_a)
+          for (size_t e = 0, n = round_up(mc, MR) * kc; e < n; ++e)
+            ap[e] = sd::mm::bf16_rounded(ap[e]);
+#if SD_MM_AVX512
+        // The 12-row A micro-panel (kc×12: 18 KiB) stays in L1 while the 32-wide B panels of the
+        // L2-resident block stream past it (a kc×32 B panel, 48 KiB, would not fit L1 beside it).
+        if (!fused) {
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int mr = mc - ir < MR ? mc - ir : MR;
+            for (int jr = 0; jr < nc; jr += NR) {
+              const int nr = nc - jr < NR ? nc - jr : NR;
+              float* c = g.C + (size_t)(ic + ir) * g.N + jc + jr;
+              sd::mm::tile(kc, ap + (size_t)ir * kc, bp + (size_t)jr * kc, c, g.N, mr, nr, g.alpha,
+                           beta, zero_beta);
+            }
+          }
+          continue;
+        }
+#endif
         for (int jr = 0; jr < nc; jr += NR) {
           const int nr = nc - jr < NR ? nc - jr : NR;
           const float* b = bp + (size_t)jr * kc;
@@ -131,6 +160,60 @@ bool gemm_range(const Gemm& g, int i0, int i1, int j0, int j1) {
   return true;
 }
 
+#if SD_MM_AVX512
+// gemm_range for SD_DTYPE_BF16_DOT on AVX512-BF16: the same loop nest over bf16 pairs (K and
+// every K slice even), packed into uint32 panels of half the float32 size.
+SD_BF16_TARGET bool gemm_range_bf16dot(const Gemm& g, int i0, int i1, int j0, int j1) {
+  const uint16_t* B = static_cast<const uint16_t*>(g.B);
+  const bool fused = i1 - i0 <= MC;
+  const int mcap = i1 - i0 < MC ? i1 - i0 : MC;
+  const int ncap = fused ? NR : j1 - j0 < NC ? j1 - j0 : NC;
+  uint32_t* ap = reinterpret_cast<uint32_t*>(g_apack.get(round_up(mcap, MR) * g.kcb / 2));
+  uint32_t* bp = reinterpret_cast<uint32_t*>(g_bpack.get(round_up(ncap, NR) * g.kcb / 2));
+  if (!ap || !bp) return false;
+  for (int jc = j0; jc < j1; jc += NC) {
+    const int nc = j1 - jc < NC ? j1 - jc : NC;
+    for (int pc = 0; pc < g.K; pc += g.kcb) {
+      const int kc = g.K - pc < g.kcb ? g.K - pc : g.kcb, kp = kc / 2;
+      const bool first = pc == 0;
+      const bool zero_beta = first && g.beta == 0.f;
+      const float beta = first ? g.beta : 1.f;
+      if (!fused) sd::mm::pack_b_bf16(bp, B, g.N, g.K, g.tb, jc, nc, pc, kc);
+      for (int ic = i0; ic < i1; ic += MC) {
+        const int mc = i1 - ic < MC ? i1 - ic : MC;
+        sd::mm::pack_a_bf16(ap, g.A, g.M, g.K, g.ta, ic, mc, pc, kc);
+        for (int jr = 0; jr < nc; jr += NR) {
+          const int nr = nc - jr < NR ? nc - jr : NR;
+          const uint32_t* b = bp + (size_t)jr * kp;
+          if (fused) {
+            sd::mm::pack_b_bf16(bp, B, g.N, g.K, g.tb, jc + jr, nr, pc, kc);
+            b = bp;
+          }
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int mr = mc - ir < MR ? mc - ir : MR;
+            float* c = g.C + (size_t)(ic + ir) * g.N + jc + jr;
+            sd::mm::tile_bf16(kp, ap + (size_t)ir * kp, b, c, g.N, mr, nr, g.alpha, beta,
+                              zero_beta);
+          }
+        }
+      }
+    }
+  }
+  return true;
+}
+struct BF16Dot {};  // run_gemm's tag for gemm_range_bf16dot
+#endif
+
+template <typename T>
+bool range(const Gemm& g, int i0, int i1, int j0, int j1) {
+#if SD_MM_AVX512
+  if constexpr (std::is_same<T, BF16Dot>::value)
+    return gemm_range_bf16dot(g, i0, i1, j0, j1);
+  else
+#endif
+    return gemm_range<T>(g, i0, i1, j0, j1);
+}
+
 // Splits C over threads and runs gemm_range<T> on each part.
 template <typename T>
 int run_gemm(const Gemm& g, const char* op) {
@@ -148,7 +231,7 @@ int run_gemm(const Gemm& g, const char* op) {
 
   bool ok = true;
   if (nt <= 1) {
-    ok = gemm_range<T>(g, 0, M, 0, N);
+    ok = range<T>(g, 0, M, 0, N);
   } else {
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(nt) reduction(&& : ok)
@@ -157,7 +240,7 @@ int run_gemm(const Gemm& g, const char* op) {
       const int u0 = (int)((long long)units * t / n), u1 = (int)((long long)units * (t + 1) / n);
       const int lim = split_n ? N : M;
       const int a = u0 * unit, b = u1 * unit < lim ? u1 * unit : lim;
-      if (a < b) ok = split_n ? gemm_range<T>(g, 0, M, a, b) : gemm_range<T>(g, a, b, 0, N);
+      if (a < b) ok = split_n ? range<T>(g, 0, M, a, b) : range<T>(g, a, b, 0, N);
     }
 #endif
   }
@@ -204,6 +287,20 @@ extern "C" int sd_matmul_w16(const float* A, const uint16_t* B, float* C, int M,
   const Gemm g = make_gemm(A, B, C, M, N, K, transA, transB, alpha, beta);
   if (b_dtype == SD_DTYPE_F16) return run_gemm<sd::mm::F16>(g, op);
   if (b_dtype == SD_DTYPE_BF16) return run_gemm<sd::mm::BF16>(g, op);
-  return sd::fail(SD_EINVAL, "%s: b_dtype must be SD_DTYPE_F16 (1) or SD_DTYPE_BF16 (2), got %d",
+  if (b_dtype == SD_DTYPE_BF16_DOT) {
+#if SD_MM_AVX512
+    if (K % 2 == 0 && sd::mm::has_avx512bf16()) {
+      Gemm e = g;
+      e.kcb += e.kcb & 1;  // whole bf16 pairs in every K slice (still a function of K alone)
+      return run_gemm<BF16Dot>(e, op);
+    }
+#endif
+    Gemm e = g;
+    e.round_a = true;
+    return run_gemm<sd::mm::BF16>(e, op);
+  }
+  return sd::fail(SD_EINVAL,
+                  "%s: b_dtype must be SD_DTYPE_F16 (1), SD_DTYPE_BF16 (2) or SD_DTYPE_BF16_DOT "
+                  "(3), got %d",
                   op, b_dtype);
 }

@@ -5,7 +5,10 @@
 // tiles are updated in registers, short-column tiles through a small buffer with the same
 // scalar formula), so a row's result never depends on M, N, the tiling or the thread count.
 //
-// Two implementations of the same contract:
+// Three implementations of the same contract (one per kernel variant, src/cpu/isa/dispatch.cpp):
+//  - AVX-512 (x86-64-v4): 12×32, 24 zmm accumulators, B rows as two zmm loads and A values as
+//    embedded broadcasts; short rows and columns run the same code with fewer rows / masked
+//    loads and stores;
 //  - AVX2 + FMA (x86-64-v3): 6×16, 12 ymm accumulators (the BLIS Haswell/Zen shape);
 //  - portable: GCC/Clang vector extensions, 4×8 in 4-wide vectors; clang lowers them to WASM
 //    SIMD128.
@@ -18,11 +21,20 @@
 #else
 #define SD_MM_AVX2 0
 #endif
+#if SD_MM_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    defined(__AVX512DQ__)
+#define SD_MM_AVX512 1
+#else
+#define SD_MM_AVX512 0
+#endif
 
 namespace sd {
 namespace mm {
 
-#if SD_MM_AVX2
+#if SD_MM_AVX512
+constexpr int MR = 12;
+constexpr int NR = 32;
+#elif SD_MM_AVX2
 constexpr int MR = 6;
 constexpr int NR = 16;
 #else
@@ -43,7 +55,70 @@ inline float update(float acc, float c, float alpha, float beta, bool zero_beta)
 #endif
 }
 
-#if SD_MM_AVX2
+#if SD_MM_AVX512
+
+// R×32 tile (R ≤ 12) with the first nr ≤ 32 columns valid: a is kc×12 (k-major), b is kc×32
+// (k-major), both 64-byte aligned. Every element is the same chain of fused multiply-adds over
+// k whatever R and nr are, so a row's result does not depend on the tile it falls in.
+// LDB is b's stride per k (32 for packed panels; attention reads a 64-key tile in place);
+// LDB = 0 takes it from `ldb` at run time (attention's value rows, unaligned loads).
+// LDA = 0: a is a packed panel (a[k·12 + r]); LDA > 0: a is R rows of stride LDA read in place
+// (a[r·LDA + k]: attention's probabilities, straight from the softmax).
+template <int R, int LDB = 32, int LDA = 0>
+inline void kernel_rows(int kc, const float* __restrict a, const float* __restrict b, float* c,
+                        int ldc, int nr, float alpha, float beta, bool zero_beta, int ldb = LDB) {
+  const size_t sb = LDB ? LDB : ldb;
+#define SD_MM_LOADB(p) (LDB ? _mm512_load_ps(p) : _mm512_loadu_ps(p))
+  __m512 acc0[R], acc1[R];
+  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+  // One k per iteration: 24 accumulators + 2 B vectors + the broadcast fill 27 of the 32 zmm
+  // registers; unrolling further makes GCC load B ahead and spill accumulators.
+  for (int k = 0; k < kc; ++k, a += LDA ? 1 : 12, b += sb) {
+    _mm_prefetch((const char*)(b + 8 * sb), _MM_HINT_T0);
+    const __m512 b0 = SD_MM_LOADB(b), b1 = SD_MM_LOADB(b + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_set1_ps(LDA ? a[r * LDA] : a[r]);
+      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+    }
+  }
+  const __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1);
+  const __mmask16 m1 = nr >= 32   ? (__mmask16)0xffff
+                       : nr <= 16 ? 0
+                                  : (__mmask16)((1u << (nr - 16)) - 1);
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  for (int r = 0; r < R; ++r) {
+    float* cr = c + (size_t)r * ldc;
+    if (zero_beta) {
+      _mm512_mask_storeu_ps(cr, m0, _mm512_mul_ps(va, acc0[r]));
+      _mm512_mask_storeu_ps(cr + 16, m1, _mm512_mul_ps(va, acc1[r]));
+    } else {
+      const __m512 c0 = _mm512_maskz_loadu_ps(m0, cr), c1 = _mm512_maskz_loadu_ps(m1, cr + 16);
+      _mm512_mask_storeu_ps(cr, m0, _mm512_fmadd_ps(va, acc0[r], _mm512_mul_ps(vb, c0)));
+      _mm512_mask_storeu_ps(cr + 16, m1, _mm512_fmadd_ps(va, acc1[r], _mm512_mul_ps(vb, c1)));
+    }
+  }
+#undef SD_MM_LOADB
+}
+
+// kernel_rows for a run-time row count 1 ≤ R ≤ 12.
+template <int LDB = 32, int LDA = 0>
+inline void kernel_any(int R, int kc, const float* a, const float* b, float* c, int ldc, int nr,
+                       float alpha, float beta, bool zero_beta, int ldb = LDB) {
+  switch (R) {
+#define SD_MM_CASE(R) \
+  case R:             \
+    return kernel_rows<R, LDB, LDA>(kc, a, b, c, ldc, nr, alpha, beta, zero_beta, ldb);
+    SD_MM_CASE(1)
+    SD_MM_CASE(2)
+    SD_MM_CASE(3) SD_MM_CASE(4) SD_MM_CASE(5) SD_MM_CASE(6) SD_MM_CASE(7) SD_MM_CASE(8)
+        SD_MM_CASE(9) SD_MM_CASE(10) SD_MM_CASE(11) SD_MM_CASE(12)
+#undef SD_MM_CASE
+  }
+}
+
+#elif SD_MM_AVX2
 
 // Full 6×16 tile: a is kc×6 (k-major), b is kc×16 (k-major), both 64-byte aligned.
 // When `raw` is set the accumulators are stored unscaled to c (an edge-tile buffer).
@@ -190,6 +265,9 @@ inline void kernel(int kc, const float* __restrict a, const float* __restrict b,
 // One tile of C at c (ldc = N) with mr ≤ MR valid rows and nr ≤ NR valid columns.
 inline void tile(int kc, const float* a, const float* b, float* c, int ldc, int mr, int nr,
                  float alpha, float beta, bool zero_beta) {
+#if SD_MM_AVX512
+  kernel_any<32>(mr, kc, a, b, c, ldc, nr, alpha, beta, zero_beta);
+#else
   if (mr == MR && nr == NR) {
     kernel(kc, a, b, c, ldc, alpha, beta, zero_beta, false);
     return;
@@ -215,6 +293,7 @@ inline void tile(int kc, const float* a, const float* b, float* c, int ldc, int 
   for (int r = 0; r < mr; ++r)
     for (int j = 0; j < nr; ++j)
       c[r * ldc + j] = update(t[r * NR + j], c[r * ldc + j], alpha, beta, zero_beta);
+#endif
 }
 
 }  // namespace mm

@@ -19,6 +19,14 @@ export function infoCommand(): Command {
         `requested: ${report.requested}  (set SD_BACKEND=cuda|cpu|wasm to choose)`,
         `cpu:       ${report.cpu.model}, ${report.cpu.cores} cores, features: ${report.cpu.features.join(' ') || 'unknown'}`,
         `addon:     ${report.addon.loaded ? `${report.addon.source ?? 'loaded'}: ${report.addon.path} [${report.addon.buildInfo}], ${report.addon.threads} threads` : `not loaded: ${report.addon.error}`}`,
+        ...(report.addon.isa
+          ? [
+              `kernels:   ${report.addon.isa.isa}` +
+                (report.addon.isa.supported.length
+                  ? ` (this CPU runs: ${report.addon.isa.supported.join(' ')}; SD_CPU_ISA=base|avx2 forces a narrower one)`
+                  : ' (built for one ISA: no runtime dispatch)'),
+            ]
+          : []),
         `wasm:      ${report.wasm.available ? report.wasm.path : `missing: ${report.wasm.error}`}`,
         `cuda:      compiled ${yes(report.cuda.compiled)}, devices ${report.cuda.devices}${report.cuda.name ? ` (${report.cuda.name})` : ''}${report.cuda.error ? `; ${report.cuda.error}` : ''}`,
       ];
