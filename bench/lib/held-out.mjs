@@ -46,7 +46,7 @@ function readJsonl(file) {
       try {
         return JSON.parse(l);
       } catch (e) {
-        throw new Error(`${file}:${i + 1}: not a JSON line (${e.message})`);
+        throw new Error(`${file}:${i + 1}: not a JSON line (${e.message})`, { cause: e });
       }
     });
 }
