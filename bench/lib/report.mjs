@@ -26,11 +26,11 @@ export function machine() {
   return `${cpus[0]?.model ?? 'cpu'}, ${cpus.length} cores, ${isa}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
 }
 
-/** { median, min, max, rounds } of per-round values (rounded to 3 decimals). */
-export function spread(values) {
+/** { median, min, max, rounds } of per-round values (rounded to `digits` decimals). */
+export function spread(values, digits = 3) {
   const s = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   if (s.length === 0) return { median: null, min: null, max: null, rounds: 0 };
   const m = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  const r3 = (x) => Number(x.toFixed(3));
-  return { median: r3(m), min: r3(s[0]), max: r3(s[s.length - 1]), rounds: s.length };
+  const r = (x) => Number(x.toFixed(digits));
+  return { median: r(m), min: r(s[0]), max: r(s[s.length - 1]), rounds: s.length };
 }
