@@ -9,7 +9,7 @@
 // match its b = 1 chain), and the tokens per forward that 3x AR end to end would need, from the
 // measured prefill share and the measured cost of a verify forward relative to an AR one.
 //
-//   tools/pnpm bench verify-bound [--model DIR] [--data DIR] [--set reporting|tuning] [--count 64] [--gen 128]
+//   tools/pnpm bench verify-bound [--model DIR] [--data DIR] [--set reporting|tuning] [--count 64] [--gen 128] [--threads N]
 //
 // The prompts are the sampler bench's (bench/lib/held-out.mjs): 64 windows per length, one document
 // each, from the reporting set unless --set tuning.
@@ -60,6 +60,11 @@ const tokenizer = Tokenizer.load(path.join(modelDir, 'tokenizer.json'));
 const cfg = model.config;
 const V = cfg.vocabSize;
 const b = backend();
+if (opt('threads', null)) {
+  const t = Number(opt('threads', null));
+  if (!Number.isInteger(t) || t < 1) fail(`--threads must be a positive integer, got ${opt('threads', null)}`);
+  b.numThreads = t;
+}
 
 // ------------------------------------------------------------------ corpus 4-gram table
 function readTrain(dir) {
