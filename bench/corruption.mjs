@@ -1,12 +1,16 @@
 // Benchmark of @seed-diffusion/corruption (imports the built dist/): mask and edit corruption throughput
 // on a 32×512 batch (one core), token Levenshtein against fastest-levenshtein on equivalent strings, and
-// the corruption's share of a training step. Ends on one JSON line.
-//   tools/pnpm bench corruption [-- --train-step-ms X]
+// the corruption's share of a training step — both measured in this run, round by round, at the
+// `seed-diffusion train` defaults (config small, batch 8 × 256 tokens, stage 2: mask + edit batches).
+// Ends on one JSON line.
+//   tools/pnpm bench corruption [-- --rounds 3]
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { machine, spread } from './lib/report.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'packages/corruption/package.json'));
@@ -14,10 +18,14 @@ const c = require('./dist/index.js');
 const { distance: fastDistance } = require('fastest-levenshtein');
 
 const args = process.argv.slice(2);
-const stepArg = args.indexOf('--train-step-ms');
-const trainStepMsArg = stepArg >= 0 ? Number(args[stepArg + 1]) : undefined;
-if (stepArg >= 0 && !(trainStepMsArg > 0)) {
-  console.error('--train-step-ms must be a positive number of milliseconds');
+if (args.includes('--train-step-ms')) {
+  console.error('--train-step-ms is gone: the training step is measured in the run (the anchor of the share)');
+  process.exit(2);
+}
+const ri = args.indexOf('--rounds');
+const ROUNDS = ri >= 0 ? Number(args[ri + 1]) : 3;
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
+  console.error('--rounds must be a positive integer');
   process.exit(2);
 }
 
@@ -107,19 +115,35 @@ for (const n of [64, 512, 2000]) {
       if (c.levenshtein(a, b) !== fastDistance(sa, sb))
         throw new Error(`levenshtein disagrees with fastest-levenshtein at n=${n}`);
     }
-    const ours = time(() => {
+    // Interleaved rounds, one of each side per round (both warm: the same pairs every round).
+    const oursFn = () => {
       for (const [a, b] of pairs) c.levenshtein(a, b);
-    }, 600);
-    const theirs = time(() => {
+    };
+    const theirsFn = () => {
       for (const [, , sa, sb] of pairs) fastDistance(sa, sb);
-    }, 600);
-    levRows.push({ n, kind, oursUs: (ours / 8) * 1000, theirsUs: (theirs / 8) * 1000, ratio: theirs / ours });
+    };
+    const oursMs = [];
+    const theirsMs = [];
+    for (let r = 0; r < 5; r++) {
+      oursMs.push(time(oursFn, 120, 1));
+      theirsMs.push(time(theirsFn, 120, 1));
+    }
+    const rs = spread(theirsMs.map((t, i) => t / oursMs[i]));
+    levRows.push({
+      n,
+      kind,
+      oursUs: (spread(oursMs).median / 8) * 1000,
+      theirsUs: (spread(theirsMs).median / 8) * 1000,
+      ratio: rs.median,
+      min: rs.min,
+      max: rs.max,
+    });
   }
 }
 console.log('levenshtein (µs per pair; ratio = speed ours/theirs):');
 for (const r of levRows) {
   console.log(
-    `  n=${String(r.n).padStart(4)} ${r.kind.padEnd(7)} ours ${r.oursUs.toFixed(1).padStart(8)}  fastest-levenshtein ${r.theirsUs.toFixed(1).padStart(8)}  ratio ${r.ratio.toFixed(2)}×`,
+    `  n=${String(r.n).padStart(4)} ${r.kind.padEnd(7)} ours ${r.oursUs.toFixed(1).padStart(8)}  fastest-levenshtein ${r.theirsUs.toFixed(1).padStart(8)}  ratio ${r.ratio.toFixed(2)}× (min ${r.min.toFixed(2)}, max ${r.max.toFixed(2)})`,
   );
 }
 const geo = Math.exp(levRows.reduce((s, r) => s + Math.log(r.ratio), 0) / levRows.length);
@@ -128,42 +152,63 @@ console.log(
   `levenshtein ratio vs fastest-levenshtein: geometric mean ${geo.toFixed(2)}×, worst case ${minRatio.toFixed(2)}×`,
 );
 
-// Share of a training step: per step the stage-2 worst case does one block-diffusion mask batch and one edit batch.
-const corruptionMs = tBd + tEdit;
-let trainStepMs = trainStepMsArg;
-let estimated = false;
-let gflops;
-if (trainStepMs === undefined) {
-  estimated = true;
-  const native = require(path.join(root, 'native/dist/index.js'));
-  const be = native.backend();
-  const N = 512;
-  const A = be.f32(N * N);
-  const Bm = be.f32(N * N);
-  const C = be.f32(N * N);
-  const fill = new Float32Array(N * N).map((_, i) => Math.sin(i) * 0.5);
-  be.write(A, fill);
-  be.write(Bm, fill);
-  const tm = time(() => be.matmul(A, Bm, C, N, N, N, false, false, 1, 0), 1000);
-  gflops = (2 * N * N * N) / (tm * 1e6);
-  const params = 10e6;
-  const tokens = B * L;
-  const flops = 6 * params * tokens * 2; // 6·P·T, doubled for the [x_t ; x_0] block-diffusion sequence
-  trainStepMs = (flops / (gflops * 1e9)) * 1000;
+// Share of a training step, both sides measured in this run, round by round: one training step of
+// the default model at `seed-diffusion train`'s defaults (config small, batch 8 × 256, block sizes
+// 1,4,8,16,32, backend threads as train uses them), in stage 2 (edit term on from step 0: the
+// worst case, one mask and one edit batch per step), against the corruption of a batch of the
+// same shape (block-diffusion mask batch + edit batch).
+const native = require(path.join(root, 'native/dist/index.js'));
+const m = require(path.join(root, 'packages/model/dist/index.js'));
+const be = native.backend();
+const SB = 8;
+const SL = 256;
+const SV = 8192;
+const mcfg = m.makeConfig({ ...m.PRESETS.small, vocabSize: SV, maskTokenId: SV - 1, eosTokenId: 0, maxSeqLen: 512 });
+const srng = new c.Rng(7);
+const sdata = Int32Array.from({ length: SB * SL * 64 }, () => 1 + srng.int(SV - 2));
+const trainer = new m.Trainer(
+  m.Model.init(mcfg, 1, be),
+  { train: sdata },
+  { steps: 1000, batch: SB, seqLen: SL, blockSizes: [1, 4, 8, 16, 32], warmup: 0, editStart: 0 },
+);
+const sx0 = new Int32Array(SB * SL);
+for (let i = 0; i < sx0.length; i++) sx0[i] = 8 + rng.int(SV - 8);
+const sEdit = { vocabSize: SV, padId: 0, forbid: [0, SV - 1] };
+trainer.trainStep(); // warm-up
+const stepMs = [];
+const corrMs = [];
+const shares = [];
+for (let r = 0; r < ROUNDS; r++) {
+  const t0 = performance.now();
+  const st = trainer.trainStep();
+  const ms = performance.now() - t0;
+  const cm =
+    time(() => c.blockDiffusionBatch(sx0, SB, SL, 16, rng, maskOpts), 300) +
+    time(() => c.editCorrupt(sx0, SB, SL, rng, sEdit), 300);
+  stepMs.push(ms);
+  corrMs.push(cm);
+  shares.push(cm / ms);
   console.log(
-    `training step ESTIMATE (no model yet): 6·10M params·${tokens} tokens·2 = ${(flops / 1e12).toFixed(2)} TFLOP at the measured ` +
-      `${be.name ?? 'native'} matmul ${gflops.toFixed(1)} GFLOP/s (512³) → ${(trainStepMs / 1000).toFixed(1)} s per step`,
+    `round ${r + 1}: training step ${ms.toFixed(0)} ms (stage ${st.stage}, block ${st.block}); ` +
+      `corruption of its batch ${cm.toFixed(3)} ms = ${((100 * cm) / ms).toFixed(4)}%`,
   );
 }
-const share = corruptionMs / trainStepMs;
+const shareS = spread(
+  shares.map((x) => 100 * x),
+  6,
+); // in percent
+const stepS = spread(stepMs);
+const corrS = spread(corrMs);
 console.log(
-  `corruption per step (block-diffusion mask + edit): ${corruptionMs.toFixed(2)} ms = ${(share * 100).toFixed(4)}% of a ` +
-    `${estimated ? 'estimated' : 'given'} ${trainStepMs.toFixed(0)} ms training step (goal < 5%)`,
+  `corruption per step (block-diffusion mask + edit, ${SB}×${SL}): ${corrS.median.toFixed(3)} ms = ` +
+    `${shareS.median.toFixed(4)}% (min ${shareS.min.toFixed(4)}%, max ${shareS.max.toFixed(4)}%) ` +
+    `of a measured ${stepS.median.toFixed(0)} ms training step (${be.name}, ${be.numThreads} threads; goal < 5%)`,
 );
 console.log(
   JSON.stringify({
     bench: 'corruption',
-    machine: `${os.cpus()[0]?.model ?? 'cpu'} (${os.cpus().length} cores), load ${os.loadavg()[0].toFixed(1)}`,
+    machine: machine(),
+    load_average: +os.loadavg()[0].toFixed(1),
     mask_batches_per_s: +(1000 / tMask).toFixed(1),
     mask_clipped_block_batches_per_s: +(1000 / tMaskBlock).toFixed(1),
     block_diffusion_batches_per_s: +(1000 / tBd).toFixed(1),
@@ -171,11 +216,11 @@ console.log(
     edit_unigram_batches_per_s: +(1000 / tEditUni).toFixed(1),
     levenshtein_ratio_vs_fastest_levenshtein: +geo.toFixed(3),
     levenshtein_worst_ratio: +minRatio.toFixed(3),
-    levenshtein: levRows.map((r) => ({ n: r.n, kind: r.kind, ratio: +r.ratio.toFixed(3) })),
-    matmul_gflops: gflops === undefined ? null : +gflops.toFixed(2),
-    train_step_ms: +trainStepMs.toFixed(1),
-    train_step_estimated: estimated,
-    corruption_ms_per_step: +corruptionMs.toFixed(3),
-    corruption_share_of_train_step: +share.toFixed(6),
+    levenshtein: levRows.map((r) => ({ n: r.n, kind: r.kind, ratio: r.ratio, min: r.min, max: r.max })),
+    train_step: { config: 'small', batch: SB, seq: SL, threads: be.numThreads, stage: 2 },
+    train_step_ms: stepS,
+    corruption_ms_per_step: corrS,
+    corruption_share_of_train_step_percent: shareS,
+    rounds: ROUNDS,
   }),
 );

@@ -1,19 +1,23 @@
-// Sampler benchmark: tokens/s and tokens per forward of autoregressive decoding (b = 1, one forward
-// per token), block decoding without a cache, and block decoding with the exact KV cache
-// (b = 4..64), and verified block decoding (mode 'verify', b = 4..32: guesses confirmed against b = 1
-// decoding in the same forward, so its tokens must equal AR's — checked per prompt, greedy and
-// sampled at temperature 0.7 with the same seed), at prompt
-// lengths 64 and 1024 on held-out code; the relative forward time T(b)/T(1) (Seed Diffusion
-// fig. 2b); and the quality of the greedy continuations against the true ones. tokens/s is end to
-// end (prefill included, as Seed measures it); 'decoding' excludes the one prefill forward.
+// Sampler benchmark: decoding speed of the fast modes against autoregressive decoding (b = 1, one
+// forward per token, the anchor) on the same prompts, in the same rounds of the same run, at prompt
+// lengths 64 and 1024; the relative forward time T(b)/T(1) (Seed Diffusion fig. 2b); and the quality
+// of the greedy continuations against the true ones.
 //
-//   tools/pnpm bench sampler [--model DIR] [--prompts FILE|DIR] [--shard FILE] [--gen 128] [--samples 2]
-//                            [--threshold 0.9] [--rounds 3] [--all-nocache] [--random-init PRESET] [--threads N]
-//                            [--f32-weights]
+// The rule (BENCHMARKS.md): the reported configurations are fixed here, before the run — the
+// library's defaults, by name — never the best of several; every configuration decodes the same
+// windows in every round, interleaved with the anchor, and each ratio is printed as the median of
+// its per-round ratios with their min and max; the prompts are 64 per length, one document per
+// window, from the reporting set (bench/lib/held-out.mjs), disjoint from the set the verify mode's
+// constants were tuned on. Caches: every decode starts from an empty KV cache on both sides; each
+// configuration decodes one window untimed before the rounds (JIT and weights warm alike).
 //
-// Held-out text: --shard (a validation token shard of the data build) or --prompts (.py files), else
-// HumanEval prompts + reference solutions from ../shared/bench-data (code no training set here holds),
-// else /usr/lib/python3.11 (which the data build may have trained on; the report says so).
+//   tools/pnpm bench sampler [--model DIR] [--set reporting|tuning] [--prompts FILE|DIR] [--count 64]
+//                            [--gen 128] [--rounds 3] [--part-count 16]
+//                            [--nocache-count 2] [--sweep] [--threads N]
+//                            [--f32-weights] [--random-init PRESET] [--deadline-min M]
+//
+// --sweep adds other block sizes as a sweep table (measured the same way, never a headline).
+// --deadline-min M: stop after the last whole round that ends within M minutes (the JSON says how many ran).
 // Ends on one JSON line.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,13 +26,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
-import { heldOutTexts, promptWindows } from './lib/held-out.mjs';
+import { promptSet, someTexts } from './lib/held-out.mjs';
+import { machine, spread } from './lib/report.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { backend } = require(path.join(root, 'native/dist'));
-const { Model, PRESETS, readShard } = require(path.join(root, 'packages/model/dist'));
-const { decode } = require(path.join(root, 'packages/sampler/dist'));
+const { Model, PRESETS } = require(path.join(root, 'packages/model/dist'));
+const { decode, DEFAULT_OPTIONS, VERIFY_BLOCK } = require(path.join(root, 'packages/sampler/dist'));
 const { Tokenizer, SPECIAL_TOKENS } = require(path.join(root, 'packages/tokenizer/dist'));
 
 // ------------------------------------------------------------------ arguments
@@ -38,24 +43,61 @@ const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
 };
-const embedded = path.join(root, 'models/seed-diffusion-tiny');
-const modelDir = opt('model', embedded);
-const GEN = Number(opt('gen', 128));
-const SAMPLES = Number(opt('samples', 2));
-const TAU = Number(opt('threshold', 0.9));
-const ROUNDS = Number(opt('rounds', 3));
-const BLOCKS = [4, 8, 16, 32, 64];
-// Verified decoding: tokens per forward at most b (b − 1 guesses + the token after them).
-const VERIFY_BLOCKS = [4, 8, 16, 32];
-const PROMPTS = [64, 1024];
-const randomInit = opt('random-init', null);
-if (opt('threads', null)) backend().numThreads = Number(opt('threads', null));
-
 /** A usage or data problem: one line naming it, exit status 2. */
 function fail(msg) {
   console.error(`bench sampler: ${msg}`);
   process.exit(2);
 }
+const posInt = (name, dflt) => {
+  const v = Number(opt(name, dflt));
+  if (!Number.isInteger(v) || v < 1) fail(`--${name} must be a positive integer, got ${opt(name, dflt)}`);
+  return v;
+};
+for (const gone of ['samples', 'shard', 'threshold', 'all-nocache']) {
+  if (flag(gone)) fail(`--${gone} is gone: the prompt set and the configurations are fixed (see BENCHMARKS.md)`);
+}
+const embedded = path.join(root, 'models/seed-diffusion-tiny');
+const modelDir = opt('model', embedded);
+const GEN = posInt('gen', 128);
+const COUNT = posInt('count', 64);
+const ROUNDS = posInt('rounds', 3);
+const PART_COUNT = posInt('part-count', 16);
+const NOCACHE_COUNT = posInt('nocache-count', 2);
+const SET = opt('set', 'reporting');
+const DEADLINE = opt('deadline-min', null) === null ? 0 : Number(opt('deadline-min', null));
+if (!(DEADLINE >= 0)) fail(`--deadline-min must be a number of minutes, got ${opt('deadline-min', null)}`);
+const PROMPTS = [64, 1024];
+const randomInit = opt('random-init', null);
+if (opt('threads', null)) backend().numThreads = posInt('threads', 2);
+
+// ------------------------------------------------------------------ configurations, fixed before the run
+// Which windows a configuration decodes: 'all' (COUNT per length), 'part' (PART_COUNT of them, spread
+// evenly: the slow block modes and sampling, to fit a run on 2 shared cores), 'nocache' (NOCACHE_COUNT
+// of the part windows). A ratio always compares two configurations on the same windows.
+const SAMPLE_T = 0.7;
+const sampled = { temperature: SAMPLE_T, seed: 1 };
+const AR = 'ar';
+const CACHE = `cache (default b=${DEFAULT_OPTIONS.blockSize}, tau ${DEFAULT_OPTIONS.threshold})`;
+const SAR = `sampled ar T=${SAMPLE_T}`;
+/** The anchor and the named defaults that are reported (DEFAULT_OPTIONS: mode cache, b 32, τ 0.9). */
+const HEADLINE = [
+  { label: AR, opts: { mode: 'ar' }, on: 'all' },
+  { label: `verify (default b=${VERIFY_BLOCK})`, opts: { mode: 'verify' }, on: 'all', anchor: AR, ref: AR },
+  { label: CACHE, opts: {}, on: 'part', anchor: AR },
+  { label: SAR, opts: { ...sampled, mode: 'ar' }, on: 'part' },
+  { label: `sampled verify T=${SAMPLE_T}`, opts: { ...sampled, mode: 'verify' }, on: 'part', anchor: SAR, ref: SAR },
+  // Its row carries the cached default's speed over it on the same windows.
+  { label: `nocache b=${DEFAULT_OPTIONS.blockSize}`, opts: { mode: 'nocache' }, on: 'nocache', over: CACHE },
+];
+const SWEEP = flag('sweep')
+  ? [
+      ...[4, 8, 16].map((b) => ({ label: `verify b=${b}`, opts: { mode: 'verify', blockSize: b }, ref: AR })),
+      { label: 'verify b=32 draft 4', opts: { mode: 'verify', draftRows: 4 }, ref: AR },
+      ...[4, 8, 16, 64].map((b) => ({ label: `cache b=${b}`, opts: { blockSize: b } })),
+      { label: 'cache b=32 fused', opts: { fuseCommit: true } },
+    ].map((c) => ({ ...c, on: 'part', anchor: AR }))
+  : [];
+const CONFIGS = [...HEADLINE, ...SWEEP];
 
 function finish(obj) {
   console.log(JSON.stringify(obj));
@@ -72,12 +114,13 @@ if (existsSync(path.join(modelDir, 'config.json'))) {
   // bytes per forward), as `seed-diffusion generate` does; --f32-weights measures without it.
   if (!flag('f32-weights')) model.useHalfWeights();
   const tj = path.join(modelDir, 'tokenizer.json');
-  if (existsSync(tj)) tokenizer = Tokenizer.load(tj);
+  if (!existsSync(tj)) fail(`${modelDir} has no tokenizer.json: the prompt set is text`);
+  tokenizer = Tokenizer.load(tj);
   modelName = path.relative(root, modelDir) || modelDir;
 } else if (randomInit) {
   // Speed only: a randomly initialised model of a preset, context widened so 1024-token prompts fit.
   if (!PRESETS[randomInit]) fail(`--random-init: unknown preset ${randomInit}; known: ${Object.keys(PRESETS)}`);
-  tokenizer = Tokenizer.train(heldOut().texts.slice(0, 200), { vocabSize: 2048 });
+  tokenizer = Tokenizer.train(someTexts(root, opt('prompts', null)), { vocabSize: 2048 });
   model = Model.init(
     {
       ...PRESETS[randomInit],
@@ -90,94 +133,86 @@ if (existsSync(path.join(modelDir, 'config.json'))) {
   );
   modelName = `random-init ${randomInit} (speed only; quality meaningless)`;
 } else {
-  const msg =
-    `no model at ${modelDir}: the embedded model models/seed-diffusion-tiny is not trained yet. ` +
-    'Pass --model DIR (a folder with config.json, model.safetensors, tokenizer.json), or --random-init small for speed figures.';
-  console.log(msg);
-  finish({ bench: 'sampler', pending: msg });
+  fail(
+    `no model at ${modelDir} (config.json missing). Pass --model DIR (a folder with config.json, ` +
+      'model.safetensors, tokenizer.json), or --random-init small for speed figures.',
+  );
 }
 const cfg = model.config;
-
-// ------------------------------------------------------------------ held-out token stream
-function heldOut() {
-  return heldOutTexts(root, opt('prompts', null));
-}
-
-let stream;
-let source;
-const shard = opt('shard', null);
-if (shard) {
-  stream = readShard(shard, cfg.vocabSize).tokens;
-  source = `token shard ${shard}`;
-} else {
-  if (!tokenizer) fail(`${modelDir} has no tokenizer.json; pass --shard with a validation token shard`);
-  const h = heldOut();
-  source = h.source;
-  const ids = [];
-  for (const t of h.texts) ids.push(...tokenizer.encode(t), cfg.eosTokenId);
-  stream = Int32Array.from(ids);
-}
-for (let i = 0; i < stream.length; i++) if (stream[i] === cfg.maskTokenId) stream[i] = cfg.eosTokenId;
-
 if (cfg.maxSeqLen < GEN + 16) {
   fail(`--gen ${GEN} leaves no room for a prompt in the model's context of ${cfg.maxSeqLen}; pass a smaller --gen`);
 }
 // Prompts longer than the context allows are shortened (the JSON line reports the lengths used).
 const promptLens = [...new Set(PROMPTS.map((p) => Math.min(p, cfg.maxSeqLen - GEN - 1)))];
-const windows = (P) => promptWindows(stream, P, GEN, SAMPLES, fail);
+const sets = new Map();
+for (const P of promptLens) {
+  try {
+    sets.set(
+      P,
+      promptSet(root, tokenizer, {
+        P,
+        gen: GEN,
+        count: COUNT,
+        which: SET,
+        prompts: opt('prompts', null),
+        eosId: cfg.eosTokenId,
+        maskId: cfg.maskTokenId,
+      }),
+    );
+  } catch (e) {
+    fail(e.message);
+  }
+}
 
 // ------------------------------------------------------------------ decoding runs
-// Greedy AR tokens per prompt window: mode 'verify' must reproduce them exactly.
-const arTokens = new Map();
-// Sampled AR tokens (temperature SAMPLE_T, seed 1): mode 'verify' must reproduce them too.
-const arSampled = new Map();
-const SAMPLE_T = 0.7;
-function measure(P, label, opts, ref = null) {
-  let identical = true;
-  let tokens = 0;
-  let forwards = 0;
-  let wall = 0;
-  let prefill = 0;
-  let match = 0;
-  for (const [wi, w] of windows(P).entries()) {
-    const r = decode(model, w.prompt, { maxNewTokens: GEN, stopAtEos: false, threshold: TAU, ...opts });
-    tokens += r.tokens.length;
-    forwards += r.stats.forwards;
-    wall += r.stats.wallSeconds;
-    prefill += r.stats.prefillSeconds;
-    for (let i = 0; i < r.tokens.length; i++) if (r.tokens[i] === w.truth[i]) match++;
-    if (ref) {
-      const a = ref.get(`${P}:${wi}`);
-      if (a) identical &&= a.length === r.tokens.length && a.every((t, i) => t === r.tokens[i]);
-      else ref.set(`${P}:${wi}`, r.tokens);
-    }
+/** Decodes windows[i] for i in idx with `opts`; per-window results at their window index. */
+function decodeAll(windows, idx, opts) {
+  const out = new Array(windows.length);
+  for (const i of idx) {
+    const w = windows[i];
+    const r = decode(model, w.prompt, { maxNewTokens: GEN, stopAtEos: false, ...opts });
+    let match = 0;
+    for (let j = 0; j < r.tokens.length; j++) if (r.tokens[j] === w.truth[j]) match++;
+    out[i] = {
+      tokens: r.tokens,
+      forwards: r.stats.forwards,
+      wall: r.stats.wallSeconds,
+      prefill: r.stats.prefillSeconds,
+      match,
+    };
   }
-  const row = {
-    prompt: P,
-    label,
+  return out;
+}
+const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
+/** Totals of per-window results over the windows idx. */
+function totals(res, idx) {
+  const xs = idx.map((i) => res[i]);
+  const tokens = sum(xs, (x) => x.tokens.length);
+  const wall = sum(xs, (x) => x.wall);
+  const prefill = sum(xs, (x) => x.prefill);
+  return {
     tokens_per_s: tokens / wall,
     // The decoding phase alone: the prompt's one prefill forward is the same for every cached mode.
     decode_tokens_per_s: tokens / (wall - prefill),
-    tokens_per_forward: tokens / forwards,
-    quality: match / tokens,
+    tokens_per_forward: tokens / sum(xs, (x) => x.forwards),
+    quality: sum(xs, (x) => x.match) / tokens,
     wall_s: wall,
-    ...(ref && opts.mode !== 'ar' ? { identical_to_ar: identical } : {}),
   };
-  console.log(
-    `P=${String(P).padStart(4)}  ${label.padEnd(18)} ${row.tokens_per_s.toFixed(1).padStart(8)} tok/s  ` +
-      `(decoding ${row.decode_tokens_per_s.toFixed(1).padStart(6)})  ` +
-      `${row.tokens_per_forward.toFixed(2).padStart(5)} tok/fwd  match ${(100 * row.quality).toFixed(1).padStart(5)}%  ` +
-      `(${wall.toFixed(2)} s)` +
-      (row.identical_to_ar === undefined ? '' : row.identical_to_ar ? '  = ar tokens' : '  DIFFERS FROM ar'),
-  );
-  return row;
 }
+const sameTokens = (a, b, idx) =>
+  idx.every((i) => a[i].tokens.length === b[i].tokens.length && a[i].tokens.every((t, j) => t === b[i].tokens[j]));
+/** n indices spread evenly over the list `of`. */
+const spreadIdx = (of, n) =>
+  Array.from(
+    { length: Math.min(n, of.length) },
+    (_, s) => of[Math.floor(((s + 0.5) * of.length) / Math.min(n, of.length))],
+  );
 
 /** T(b)/T(1): one forward of b masked rows against a cache of P prompt rows (fig. 2b). */
-function relativeForwardTime(P) {
+function relativeForwardTime(P, prompt) {
   const b = backend();
   const cache = model.newCache(P + 128);
-  model.prefill(cache, Int32Array.from(stream.subarray(0, P)), 1);
+  model.prefill(cache, prompt, 1);
   const out = {};
   let t1 = 0;
   for (const n of [1, 2, 4, 8, 16, 32, 64, 128]) {
@@ -201,140 +236,179 @@ function relativeForwardTime(P) {
 }
 
 const b0 = backend();
+const startLoad = os.loadavg()[0];
 console.log(
   `model ${modelName}: d ${cfg.hiddenSize}, ${cfg.numLayers} layers, vocab ${cfg.vocabSize}, context ${cfg.maxSeqLen}; ` +
-    `backend ${b0.name} (${b0.buildInfo}), ${b0.numThreads} threads; weights ${model.halfWeights ?? 'f32'}; ` +
-    `${os.cpus()[0]?.model}`,
+    `backend ${b0.name} (${b0.buildInfo}), ${b0.numThreads} threads; weights ${model.halfWeights ?? 'f32'}; ${machine()}`,
 );
+const idxOf = {}; // idxOf[P][on]: the windows decoded by configurations on 'all', 'part', 'nocache'
+for (const [P, s] of sets) {
+  const all = s.windows.map((_, i) => i);
+  const part = spreadIdx(all, PART_COUNT);
+  idxOf[P] = { all, part, nocache: spreadIdx(part, NOCACHE_COUNT) };
+  console.log(
+    `P=${String(P).padStart(4)}  ${s.windows.length} windows (${s.set} set, digest ${s.digest}) from ${s.documents} ` +
+      `eligible documents of ${s.source}; ${idxOf[P].part.length} of them for the part configurations, ` +
+      `${idxOf[P].nocache.length} for no cache`,
+  );
+}
 console.log(
-  `held-out text: ${source} (${stream.length} tokens); ${SAMPLES} prompts per length, ${GEN} new tokens, tau ${TAU}`,
+  `${GEN} new tokens, ${ROUNDS} interleaved rounds; configurations fixed before the run: ` +
+    CONFIGS.map((c) => `${c.label} [${c.on}]`).join(', '),
 );
-decode(model, stream.subarray(0, 16), { maxNewTokens: 16, blockSize: 8 }); // warm-up
+
+const results = {}; // results[P][label] = [per round: per-window results]
+const rel = {};
+const t0all = performance.now();
+for (const P of promptLens) {
+  results[P] = {};
+  // Warm alike: every configuration decodes one window, untimed.
+  for (const c of CONFIGS) decodeAll(sets.get(P).windows, [0], { ...c.opts, maxNewTokens: 16 });
+}
+// Rounds outermost, so that every completed round holds every configuration at every length; a
+// --deadline-min run stops after the last round that fits and reports the rounds it completed.
+let roundsDone = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  const tr = performance.now();
+  for (const P of promptLens) {
+    const line = [];
+    for (const c of CONFIGS) {
+      const idx = idxOf[P][c.on];
+      const res = decodeAll(sets.get(P).windows, idx, c.opts);
+      (results[P][c.label] ??= []).push(res);
+      line.push(`${c.label} ${totals(res, idx).tokens_per_s.toFixed(1)}`);
+    }
+    const el = (performance.now() - t0all) / 1000;
+    console.log(
+      `P=${String(P).padStart(4)}  round ${round + 1}/${ROUNDS} (${el.toFixed(0)} s, load ${os.loadavg()[0].toFixed(1)}): ` +
+        `${line.join(', ')} tok/s`,
+    );
+  }
+  roundsDone++;
+  const roundMin = (performance.now() - tr) / 60000;
+  if (DEADLINE && round + 1 < ROUNDS && (performance.now() - t0all) / 60000 + roundMin > DEADLINE) {
+    console.log(`stopping after ${roundsDone} rounds: another would pass --deadline-min ${DEADLINE}`);
+    break;
+  }
+}
+for (const P of promptLens) rel[P] = relativeForwardTime(P, sets.get(P).windows[0].prompt);
+
+// ------------------------------------------------------------------ report
+const r3 = (x) => Number(x.toFixed(3));
+const conf = (label) => CONFIGS.find((c) => c.label === label);
+/** Per-round totals of a configuration over the windows idx. */
+const perRound = (P, label, idx) => results[P][label].map((res) => totals(res, idx));
+/** a / b round by round on a's windows: { median, min, max, rounds }. */
+const ratio = (P, a, b, key = 'tokens_per_s') => {
+  const idx = idxOf[P][conf(a).on];
+  const bt = perRound(P, b, idx);
+  return spread(perRound(P, a, idx).map((t, i) => t[key] / bt[i][key]));
+};
+const fmt = (s) => `${s.median.toFixed(2)}x (min ${s.min.toFixed(2)}, max ${s.max.toFixed(2)})`;
 
 const rows = [];
-const rel = {};
-// The machine's speed drifts between runs (a shared VM): every fast mode is measured in each of
-// ROUNDS rounds, interleaved, and its fastest round is kept (tokens and quality are the same every
-// round: greedy decoding is deterministic). The slow no-cache mode runs once.
-const keep = (row) => {
-  const i = rows.findIndex((r) => r.prompt === row.prompt && r.label === row.label);
-  if (i < 0) return void rows.push(row);
-  const same = row.identical_to_ar === undefined ? undefined : row.identical_to_ar && rows[i].identical_to_ar;
-  if (row.tokens_per_s > rows[i].tokens_per_s) rows[i] = row;
-  if (same !== undefined) rows[i].identical_to_ar = same;
-};
 for (const P of promptLens) {
-  for (let round = 0; round < ROUNDS; round++) {
-    if (ROUNDS > 1) console.log(`P=${String(P).padStart(4)}  round ${round + 1}/${ROUNDS}`);
-    keep(measure(P, 'ar', { mode: 'ar' }, arTokens));
-    for (const b of VERIFY_BLOCKS) keep(measure(P, `verify b=${b}`, { mode: 'verify', blockSize: b }, arTokens));
-    keep(measure(P, 'verify b=32 draft 4', { mode: 'verify', blockSize: 32, draftRows: 4 }, arTokens));
-    const sampled = { temperature: SAMPLE_T, seed: 1 };
-    keep(measure(P, `sampled ar T=${SAMPLE_T}`, { ...sampled, mode: 'ar' }, arSampled));
-    keep(measure(P, `sampled verify b=32`, { ...sampled, mode: 'verify', blockSize: 32 }, arSampled));
-    for (const b of BLOCKS) {
-      keep(measure(P, `cache b=${b}`, { blockSize: b }));
-      if (round === 0 && (b === 32 || flag('all-nocache'))) {
-        keep(measure(P, `nocache b=${b}`, { blockSize: b, mode: 'nocache' }));
-      }
+  for (const c of CONFIGS) {
+    const idx = idxOf[P][c.on];
+    const rounds = perRound(P, c.label, idx);
+    const row = {
+      prompt: P,
+      label: c.label,
+      windows: idx.length,
+      tokens_per_s: spread(rounds.map((t) => t.tokens_per_s)),
+      decode_tokens_per_s: spread(rounds.map((t) => t.decode_tokens_per_s)),
+      tokens_per_forward: r3(rounds[0].tokens_per_forward),
+      quality: r3(rounds[0].quality),
+    };
+    if (c.anchor) {
+      row.anchor = c.anchor;
+      row.vs_anchor = ratio(P, c.label, c.anchor);
+      row.vs_anchor_decode = ratio(P, c.label, c.anchor, 'decode_tokens_per_s');
     }
-    keep(measure(P, 'cache b=32 fused', { blockSize: 32, fuseCommit: true }));
+    if (c.over) {
+      // the other configuration over this one, on this one's windows
+      const o = perRound(P, c.over, idx);
+      row[`${c.over} vs this`] = spread(o.map((t, i) => t.tokens_per_s / rounds[i].tokens_per_s));
+    }
+    // Verify must reproduce its reference's tokens (greedy or sampled) in every round and window.
+    if (c.ref) row.identical_to_ar = results[P][c.label].every((r) => sameTokens(r, results[P][c.ref][0], idx));
+    rows.push(row);
   }
-  rel[P] = relativeForwardTime(P);
 }
 for (const r of rows) {
+  const overKey = Object.keys(r).find((k) => k.endsWith(' vs this'));
+  const vs = r.vs_anchor
+    ? `vs ${r.anchor} ${fmt(r.vs_anchor)}, decoding ${fmt(r.vs_anchor_decode)}`
+    : overKey
+      ? `${overKey} ${fmt(r[overKey])}`
+      : '';
   console.log(
-    `best  P=${String(r.prompt).padStart(4)}  ${r.label.padEnd(18)} ${r.tokens_per_s.toFixed(1).padStart(8)} tok/s  ` +
-      `(decoding ${r.decode_tokens_per_s.toFixed(1).padStart(6)})  ` +
-      `${r.tokens_per_forward.toFixed(2).padStart(5)} tok/fwd  match ${(100 * r.quality).toFixed(1).padStart(5)}%` +
+    `P=${String(r.prompt).padStart(4)}  ${r.label.padEnd(32)} [${String(r.windows).padStart(2)}] ${r.tokens_per_s.median.toFixed(1).padStart(7)} tok/s ` +
+      `(${r.tokens_per_s.min.toFixed(1)}-${r.tokens_per_s.max.toFixed(1)})  ${r.tokens_per_forward.toFixed(2).padStart(5)} tok/fwd  ` +
+      `match ${(100 * r.quality).toFixed(1).padStart(5)}%  ${vs}` +
       (r.identical_to_ar === undefined ? '' : r.identical_to_ar ? '  = ar tokens' : '  DIFFERS FROM ar'),
   );
 }
 
 const get = (P, label) => rows.find((r) => r.prompt === P && r.label === label);
 const Plong = promptLens[promptLens.length - 1];
-const ar = get(Plong, 'ar');
-const blk = get(Plong, 'cache b=32');
-const noc = get(Plong, 'nocache b=32');
-const best = rows
-  .filter((r) => r.prompt === Plong && r.label.startsWith('cache'))
-  .sort((a, b) => b.tokens_per_s - a.tokens_per_s)[0];
-// Verified decoding reproduces AR's greedy tokens (checked per window): quality matched exactly.
-const bestVerify = (P) =>
-  rows
-    .filter((r) => r.prompt === P && r.label.startsWith('verify') && r.identical_to_ar)
-    .sort((a, b) => b.tokens_per_s - a.tokens_per_s)[0];
-const r3 = (x) => Number(x.toFixed(3));
+const headline = Object.fromEntries(
+  promptLens.map((P) => {
+    const v = get(P, HEADLINE[1].label);
+    const c = get(P, CACHE);
+    const sv = get(P, HEADLINE[4].label);
+    const nc = get(P, HEADLINE[5].label);
+    return [
+      `prompt${P}`,
+      {
+        windows: sets.get(P).windows.length,
+        set: sets.get(P).set,
+        source: sets.get(P).source,
+        digest: sets.get(P).digest,
+        ar_tokens_per_s: get(P, AR).tokens_per_s,
+        verify_vs_ar: v.vs_anchor,
+        verify_vs_ar_decode: v.vs_anchor_decode,
+        verify_tokens_per_forward: v.tokens_per_forward,
+        verify_identical_to_ar: v.identical_to_ar,
+        cache_vs_ar: c.vs_anchor,
+        cache_tokens_per_forward: c.tokens_per_forward,
+        cache_vs_nocache: nc[`${CACHE} vs this`],
+        windows_part: c.windows,
+        windows_nocache: nc.windows,
+        sampled_verify_vs_sampled_ar: sv.vs_anchor,
+        sampled_verify_identical: sv.identical_to_ar,
+        quality_ar: get(P, AR).quality,
+        quality_cache: c.quality,
+      },
+    ];
+  }),
+);
+const wallMin = (performance.now() - t0all) / 60000;
+console.log(
+  `done in ${wallMin.toFixed(1)} min; load average ${startLoad.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} now`,
+);
 finish({
   bench: 'sampler',
+  machine: machine(),
+  load_average: [r3(startLoad), r3(os.loadavg()[0])],
   model: modelName,
   backend: `${b0.name} ${b0.numThreads} threads`,
   weights: model.halfWeights ?? 'f32',
-  held_out: source,
+  set: SET,
   prompt_lengths: promptLens,
   gen_tokens: GEN,
-  rounds: ROUNDS,
-  threshold: TAU,
-  quality_measure: 'fraction of generated positions equal to the true continuation (greedy, no EOS stop)',
-  cache_vs_nocache_prompt1024: r3(blk.tokens_per_s / noc.tokens_per_s),
-  block_vs_ar_tokens_per_s: r3(blk.tokens_per_s / ar.tokens_per_s),
-  tokens_per_forward: r3(blk.tokens_per_forward),
-  quality_block: r3(blk.quality),
-  quality_ar: r3(ar.quality),
-  verified_vs_ar_tokens_per_s: bestVerify(Plong) ? r3(bestVerify(Plong).tokens_per_s / ar.tokens_per_s) : null,
-  verified_vs_ar_decode_tokens_per_s: bestVerify(Plong)
-    ? r3(bestVerify(Plong).decode_tokens_per_s / ar.decode_tokens_per_s)
-    : null,
-  best_block: {
-    label: best.label,
-    tokens_per_s: r3(best.tokens_per_s),
-    vs_ar: r3(best.tokens_per_s / ar.tokens_per_s),
-  },
-  verified: Object.fromEntries(
-    promptLens.map((P) => {
-      const v = bestVerify(P);
-      const a = get(P, 'ar');
-      return [
-        `prompt${P}`,
-        v
-          ? {
-              label: v.label,
-              tokens_per_s: r3(v.tokens_per_s),
-              vs_ar: r3(v.tokens_per_s / a.tokens_per_s),
-              decode_tokens_per_s: r3(v.decode_tokens_per_s),
-              vs_ar_decode: r3(v.decode_tokens_per_s / a.decode_tokens_per_s),
-              tokens_per_forward: r3(v.tokens_per_forward),
-              quality: r3(v.quality),
-              identical_to_ar: true,
-            }
-          : { identical_to_ar: false },
-      ];
-    }),
-  ),
-  // Sampling (temperature SAMPLE_T, seed 1): verify gives AR's samples; its speed over sampled AR.
-  sampled: Object.fromEntries(
-    promptLens.map((P) => {
-      const v = get(P, 'sampled verify b=32');
-      const a = get(P, `sampled ar T=${SAMPLE_T}`);
-      return [
-        `prompt${P}`,
-        {
-          temperature: SAMPLE_T,
-          vs_ar: r3(v.tokens_per_s / a.tokens_per_s),
-          vs_ar_decode: r3(v.decode_tokens_per_s / a.decode_tokens_per_s),
-          tokens_per_forward: r3(v.tokens_per_forward),
-          identical_to_ar: v.identical_to_ar,
-        },
-      ];
-    }),
-  ),
+  rounds: roundsDone,
+  rounds_asked: ROUNDS,
+  configurations: Object.fromEntries(CONFIGS.map((c) => [c.label, { ...c.opts, windows: c.on }])),
+  quality_measure: 'fraction of generated positions equal to the true continuation (no EOS stop)',
+  ratio_statistic: 'median of per-round ratios (min, max) over interleaved rounds on the same windows',
+  // The headline keys earlier sessions reported, now medians over rounds of the named defaults.
+  cache_vs_nocache_prompt1024: headline[`prompt${Plong}`].cache_vs_nocache.median,
+  block_vs_ar_tokens_per_s: headline[`prompt${Plong}`].cache_vs_ar.median,
+  verified_vs_ar_tokens_per_s: headline[`prompt${Plong}`].verify_vs_ar.median,
+  verified_vs_ar_decode_tokens_per_s: headline[`prompt${Plong}`].verify_vs_ar_decode.median,
+  headline,
   relative_forward_time: rel,
-  runs: rows.map((r) => ({
-    ...r,
-    tokens_per_s: r3(r.tokens_per_s),
-    decode_tokens_per_s: r3(r.decode_tokens_per_s),
-    tokens_per_forward: r3(r.tokens_per_forward),
-    quality: r3(r.quality),
-    wall_s: r3(r.wall_s),
-  })),
+  runs: rows,
+  minutes: r3(wallMin),
 });

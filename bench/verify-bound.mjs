@@ -9,7 +9,10 @@
 // match its b = 1 chain), and the tokens per forward that 3x AR end to end would need, from the
 // measured prefill share and the measured cost of a verify forward relative to an AR one.
 //
-//   tools/pnpm bench verify-bound [--model DIR] [--data DIR] [--samples 8] [--gen 128]
+//   tools/pnpm bench verify-bound [--model DIR] [--data DIR] [--set reporting|tuning] [--count 64] [--gen 128] [--threads N]
+//
+// The prompts are the sampler bench's (bench/lib/held-out.mjs): 64 windows per length, one document
+// each, from the reporting set unless --set tuning.
 //
 // --data: a `seed-diffusion data build` folder whose train shards the 4-gram table is built from
 // (default data/stdlib when present); without one, the embedded model's training split is rebuilt
@@ -20,7 +23,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { heldOutTexts, promptWindows } from './lib/held-out.mjs';
+import { promptSet } from './lib/held-out.mjs';
+import { machine } from './lib/report.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,7 +45,10 @@ function fail(msg) {
 const modelDir = opt('model', path.join(root, 'models/seed-diffusion-tiny'));
 if (!existsSync(path.join(modelDir, 'config.json'))) fail(`no model at ${modelDir} (config.json missing)`);
 if (!existsSync(path.join(modelDir, 'tokenizer.json'))) fail(`${modelDir} has no tokenizer.json`);
-const SAMPLES = Number(opt('samples', 8));
+if (args.includes('--samples')) fail('--samples is gone: --count N windows per length (default 64)');
+const SAMPLES = Number(opt('count', 64));
+if (!Number.isInteger(SAMPLES) || SAMPLES < 1) fail(`--count must be a positive integer, got ${opt('count', 64)}`);
+const SET = opt('set', 'reporting');
 const GEN = Number(opt('gen', 128));
 const BLOCK = 32;
 const DRAFT = 8;
@@ -53,6 +60,11 @@ const tokenizer = Tokenizer.load(path.join(modelDir, 'tokenizer.json'));
 const cfg = model.config;
 const V = cfg.vocabSize;
 const b = backend();
+if (opt('threads', null)) {
+  const t = Number(opt('threads', null));
+  if (!Number.isInteger(t) || t < 1) fail(`--threads must be a positive integer, got ${opt('threads', null)}`);
+  b.numThreads = t;
+}
 
 // ------------------------------------------------------------------ corpus 4-gram table
 function readTrain(dir) {
@@ -133,12 +145,6 @@ function ngramGuess(ctx, len, k) {
 }
 
 // ------------------------------------------------------------------ replay
-const heldOut = heldOutTexts(root, opt('prompts', null));
-const ids = [];
-for (const t of heldOut.texts) ids.push(...tokenizer.encode(t), cfg.eosTokenId);
-const stream = Int32Array.from(ids);
-for (let i = 0; i < stream.length; i++) if (stream[i] === cfg.maskTokenId) stream[i] = cfg.eosTokenId;
-
 const accepted = (g, ctx, len, end) => {
   let n = 0;
   while (n < g.length && len + n < end && g[n] === ctx[len + n]) n++;
@@ -197,7 +203,7 @@ const report = {};
 console.log(
   `model ${path.relative(root, modelDir) || modelDir}; corpus ${corpus.source}, ${corpus.tokens.length} tokens`,
 );
-console.log(`held-out: ${heldOut.source}; ${SAMPLES} prompts per length, ${GEN} new tokens; verify b = ${BLOCK}`);
+console.log(`${SAMPLES} prompts per length (${SET} set), ${GEN} new tokens; verify b = ${BLOCK}; ${machine()}`);
 for (const P of promptLens) {
   let tokens = 0,
     arFwd = 0,
@@ -208,7 +214,22 @@ for (const P of promptLens) {
     o1 = 0,
     o2 = 0,
     draft = 0;
-  for (const w of promptWindows(stream, P, GEN, SAMPLES, fail)) {
+  let set;
+  try {
+    set = promptSet(root, tokenizer, {
+      P,
+      gen: GEN,
+      count: SAMPLES,
+      which: SET,
+      prompts: opt('prompts', null),
+      eosId: cfg.eosTokenId,
+      maskId: cfg.maskTokenId,
+    });
+  } catch (e) {
+    fail(e.message);
+  }
+  console.log(`P=${String(P).padStart(4)}  ${set.windows.length} windows (digest ${set.digest}) of ${set.source}`);
+  for (const w of set.windows) {
     const o = { maxNewTokens: GEN, stopAtEos: false };
     const ar = decode(model, w.prompt, { ...o, mode: 'ar' });
     const v = decode(model, w.prompt, { ...o, mode: 'verify', blockSize: BLOCK });
@@ -237,7 +258,9 @@ for (const P of promptLens) {
     verify_tokens_per_forward: r(tokens / vFwd),
     oracle_context_or_ngram: r(tokens / o1),
     oracle_every_occurrence_or_ngram: r(tokens / o2),
-    draft_agreement: r(draft / SAMPLES),
+    draft_agreement: r(draft / set.windows.length),
+    windows: set.windows.length,
+    source: set.source,
     prefill_share_of_ar: r(arPrefill / (arPrefill + arDecode), 3),
     verify_forward_cost_vs_ar: r(cost),
     needed_tokens_per_forward_for_3x: r(needed),
@@ -256,6 +279,8 @@ console.log(
     model: path.relative(root, modelDir) || modelDir,
     weights: model.halfWeights ?? 'f32',
     corpus_tokens: corpus.tokens.length,
+    set: SET,
+    machine: machine(),
     ...report,
   }),
 );
