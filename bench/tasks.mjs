@@ -8,8 +8,10 @@
 //    in the sandbox (batched): tasks generated and verified per second.
 // 2. Sandbox throughput on --programs test programs (prompt + reference + check), each in its own
 //    sandboxed process (eval's runProgram: namespaces, limits, scratch dir) at concurrency = cores,
-//    against the anchor: a plain `python3 -c <program>` per program at the same concurrency; and the
-//    batched sandbox (many programs per process) the generator uses.
+//    against the anchor: a plain `python3 -c <program>` per program at the same concurrency (and
+//    `python3 -I -B -c`, the sandbox's interpreter flags, which skip the user site and .pyc writes);
+//    two alternating rounds of each; and the batched sandbox (many programs per process) the
+//    generator uses.
 // 3. The model (skipped with --no-model or when the model folder is missing, and said so): pass@1 on
 //    the first --per-level tasks of each level of the test split (fixed before the run: the file's
 //    order, which interleaves levels) with greedy AR (mode ar, b = 1) and the default block decoding
@@ -74,16 +76,17 @@ async function pool(n, work) {
   await Promise.all(Array.from({ length: n }, (_, i) => p.run(async (slot) => (res[i] = await work(i, slot)))));
   return res;
 }
-function plainPython(source) {
+function plainPython(source, flags = []) {
   return new Promise((resolve) => {
-    const c = spawn('python3', ['-c', source], { stdio: ['ignore', 'ignore', 'ignore'] });
+    const c = spawn('python3', [...flags, '-c', source], { stdio: ['ignore', 'ignore', 'ignore'] });
     c.on('close', (code) => resolve(code === 0));
   });
 }
 // alternate the two sides twice, so drift in the machine's load hits both
-const rounds = { sandbox: [], plain: [] };
+const rounds = { sandbox: [], plain: [], plainIsolated: [] };
 let okSandbox = 0;
 let okPlain = 0;
+let okIsolated = 0;
 for (let rep = 0; rep < 2; rep++) {
   t0 = performance.now();
   const a = await pool(programs.length, (i, slot) =>
@@ -95,9 +98,14 @@ for (let rep = 0; rep < 2; rep++) {
   const b = await pool(programs.length, (i) => plainPython(programs[i]));
   rounds.plain.push(programs.length / ((performance.now() - t0) / 1000));
   okPlain = b.filter(Boolean).length;
+  // the sandbox's own interpreter flags (-I -B), to separate the isolation's cost from Python's start-up
+  t0 = performance.now();
+  const c = await pool(programs.length, (i) => plainPython(programs[i], ['-I', '-B']));
+  rounds.plainIsolated.push(programs.length / ((performance.now() - t0) / 1000));
+  okIsolated = c.filter(Boolean).length;
 }
-if (okSandbox !== programs.length || okPlain !== programs.length)
-  fail(`references failed: sandbox ${okSandbox}/${programs.length}, plain ${okPlain}/${programs.length}`);
+if (okSandbox !== programs.length || okPlain !== programs.length || okIsolated !== programs.length)
+  fail(`references failed: sandbox ${okSandbox}, plain ${okPlain}, plain -I -B ${okIsolated} of ${programs.length}`);
 t0 = performance.now();
 const batched = await tasksPkg.runChecks(
   progTasks.map((t) => ({ code: t.prompt + t.canonical_solution, test: t.test, entry: t.entry_point })),
@@ -107,12 +115,14 @@ const batchedRate = progTasks.length / ((performance.now() - t0) / 1000);
 if (!batched.every(Boolean)) fail('a reference failed in the batched sandbox');
 const sb = stats(rounds.sandbox);
 const pl = stats(rounds.plain);
+const pi = stats(rounds.plainIsolated);
 const caps = evalPkg.probeSandbox();
 console.log(
   `sandbox: ${programs.length} programs, concurrency ${concurrency}: ${sb.median.toFixed(1)} programs/s ` +
     `(rounds ${rounds.sandbox.map((x) => x.toFixed(1)).join(', ')}; network isolated ${caps.networkIsolated}, uid drop ${caps.uidDrop}); ` +
     `plain python3 -c: ${pl.median.toFixed(1)} programs/s (${rounds.plain.map((x) => x.toFixed(1)).join(', ')}); ` +
-    `ratio ${(sb.median / pl.median).toFixed(2)}; batched sandbox (50 per process): ${batchedRate.toFixed(0)} programs/s`,
+    `ratio ${(sb.median / pl.median).toFixed(2)}; python3 -I -B -c (the sandbox's flags): ${pi.median.toFixed(1)} programs/s, ` +
+    `ratio ${(sb.median / pi.median).toFixed(2)}; batched sandbox (50 per process): ${batchedRate.toFixed(0)} programs/s`,
 );
 console.log(
   `  a 10k-task RL run: ${(10000 / sb.median / 60).toFixed(1)} min of verification one program per process, ` +
@@ -195,6 +205,8 @@ console.log(
     sandbox_programs_per_s_minmax: [r3(sb.min), r3(sb.max)],
     plain_python_programs_per_s: r3(pl.median),
     sandbox_vs_plain: r3(sb.median / pl.median),
+    plain_python_isolated_programs_per_s: r3(pi.median),
+    sandbox_vs_plain_isolated: r3(sb.median / pi.median),
     batched_sandbox_programs_per_s: r3(batchedRate),
     network_isolated: caps.networkIsolated,
     pass_at_1_ar: model.pass_at_1_ar ?? null,
