@@ -169,7 +169,7 @@ else if (!existsSync(path.join(modelDir, 'config.json'))) {
   const ar = await run('ar b=1', { mode: 'ar', blockSize: 1 });
   const block = await run('block b=32 t=0.9 (default)', { mode: 'cache', blockSize: 32, threshold: 0.9 });
   let repair = null;
-  const fixFile = opt('fix', benchFile.replace(/test\.jsonl\.gz$/, 'test-fix.jsonl.gz'));
+  const fixFile = opt('fix', benchFile.replace(/test\.jsonl\.gz$/, 'test-fix.jsonl'));
   if (existsSync(fixFile)) {
     let buf = readFileSync(fixFile);
     if (buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);

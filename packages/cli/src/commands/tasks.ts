@@ -6,7 +6,6 @@ import { Command } from 'commander';
 
 import { editTasksToJsonl, plantBugs, probeSandbox, readBenchmark } from '@seed-diffusion/eval';
 import { SPLITS, buildCard, cardMarkdown, generateSuite, writeBytesAtomic, writeTasks } from '@seed-diffusion/tasks';
-import { gzipSync } from 'node:zlib';
 
 function count(value: string, flag: string, min = 0): number {
   const n = Number(value);
@@ -23,12 +22,12 @@ export function tasksCommand(): Command {
       'generate Python function tasks from a grammar of primitives (3 levels), verify every reference in the sandbox, ' +
         'write train/valid/test splits (held-out compositions), a card and planted-bug variants of the test split',
     )
-    .requiredOption('--out <dir>', 'output folder: train/valid/test.jsonl.gz, test-fix.jsonl.gz, card.json, CARD.md')
+    .requiredOption('--out <dir>', 'output folder: train/valid/test.jsonl.gz, test-fix.jsonl, card.json, CARD.md')
     .option('--train <n>', 'training tasks', '100000')
     .option('--test <n>', 'held-out test tasks (balanced over the levels)', '500')
     .option('--valid <n>', 'validation tasks (default: as many as --test)')
     .option('--seed <n>', 'seed: the same seed gives the same files', '0')
-    .option('--plant-seed <n>', 'seed for the planted bugs of test-fix.jsonl.gz (default: --seed)')
+    .option('--plant-seed <n>', 'seed for the planted bugs of test-fix.jsonl (default: --seed)')
     .option('--no-plant', 'skip the planted-bug split')
     .option('--concurrency <n>', 'sandboxed programs at once (default: the number of cores)')
     .action(async (o: Record<string, string | boolean | undefined>) => {
@@ -72,7 +71,8 @@ export function tasksCommand(): Command {
           limits: { timeoutMs: 5000 },
           concurrency,
         });
-        writeBytesAtomic(path.join(out, 'test-fix.jsonl.gz'), gzipSync(editTasksToJsonl(r.tasks)));
+        // plain jsonl: `eval edit --tasks` reads it as it is
+        writeBytesAtomic(path.join(out, 'test-fix.jsonl'), editTasksToJsonl(r.tasks));
         planted = { planted: r.tasks.length, skipped: r.skipped.length, seed: plantSeed };
       }
       const command = `seed-diffusion tasks make --out ${out} --train ${o.train} --test ${o.test}${o.valid ? ` --valid ${o.valid}` : ''} --seed ${seed}`;
@@ -87,7 +87,7 @@ export function tasksCommand(): Command {
         path.join(out, 'CARD.md'),
         cardMarkdown(card) +
           (planted
-            ? `\nPlanted-bug variants of the test split (eval's planting rules, seed ${planted.seed}): ${planted.planted} tasks in test-fix.jsonl.gz, ${planted.skipped} skipped.\n`
+            ? `\nPlanted-bug variants of the test split (eval's planting rules, seed ${planted.seed}): ${planted.planted} tasks in test-fix.jsonl, ${planted.skipped} skipped.\n`
             : ''),
       );
       console.log(
