@@ -10,7 +10,7 @@
 //    sandboxed process (eval's runProgram: namespaces, limits, scratch dir) at concurrency = cores,
 //    against the anchor: a plain `python3 -c <program>` per program at the same concurrency (and
 //    `python3 -I -B -c`, the sandbox's interpreter flags, which skip the user site and .pyc writes);
-//    two alternating rounds of each; and the batched sandbox (many programs per process) the
+//    three alternating rounds of each (median, min, max); and the batched sandbox (many programs per process) the
 //    generator uses.
 // 3. The model (skipped with --no-model or when the model folder is missing, and said so): pass@1 on
 //    the first --per-level tasks of each level of the test split (fixed before the run: the file's
@@ -49,7 +49,9 @@ const modelDir = opt('model', path.join(root, 'models/seed-diffusion-tasks'));
 const concurrency = Math.max(1, os.cpus().length);
 const stats = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
-  return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1] };
+  const mid = s.length / 2;
+  const median = s.length % 2 ? s[Math.floor(mid)] : (s[mid - 1] + s[mid]) / 2;
+  return { min: s[0], median, max: s[s.length - 1] };
 };
 const r3 = (x) => (x === null || x === undefined ? null : Number(x.toFixed(3)));
 
@@ -82,12 +84,12 @@ function plainPython(source, flags = []) {
     c.on('close', (code) => resolve(code === 0));
   });
 }
-// alternate the two sides twice, so drift in the machine's load hits both
+// alternate the sides, three rounds, so drift in the machine's load hits all of them
 const rounds = { sandbox: [], plain: [], plainIsolated: [] };
 let okSandbox = 0;
 let okPlain = 0;
 let okIsolated = 0;
-for (let rep = 0; rep < 2; rep++) {
+for (let rep = 0; rep < 3; rep++) {
   t0 = performance.now();
   const a = await pool(programs.length, (i, slot) =>
     evalPkg.runProgram({ runtime: 'python', source: programs[i] }, { slot }),

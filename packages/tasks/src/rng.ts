@@ -22,7 +22,18 @@ export class TaskRng {
   }
 }
 
-/** Uniform in [0, 1) from a string alone: split membership that depends only on the seed and the key. */
+/**
+ * Uniform in [0, 1) from a string alone: split membership that depends only on the seed and the key.
+ * FNV-1a alone is not enough: a change in a string's last characters (the constant of `n + 6` vs
+ * `n + 7`) barely moves its high bits, so every constant of a primitive landed in the same split;
+ * murmur3's finaliser spreads each input bit over the whole word.
+ */
 export function unitHash(text: string): number {
-  return fnv1a(text) / 2 ** 32;
+  let h = fnv1a(text);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32;
 }

@@ -20,6 +20,7 @@ import {
   skeleton,
   solution,
   steps,
+  unitHash,
   writeTasks,
   type GeneratedSuite,
 } from '../src';
@@ -122,6 +123,10 @@ test('splits are disjoint: no test or valid composition, solution or prompt occu
       // near duplicates: above level 1 not even the skeleton (constants abstracted) is shared
       if (t.level > 1) expect(skeletons.has(skeleton(t.canonical_solution))).toBe(false);
     }
+  // level 1 holds out constants, not primitives: each level-1 test task's primitive is trained at
+  // level 1 with other constants (its skeleton occurs in train)
+  for (const t of suite.splits.test.filter((x) => x.level === 1))
+    expect([t.canonical_solution, skeletons.has(skeleton(t.canonical_solution))]).toEqual([t.canonical_solution, true]);
   // and test and valid do not share units either
   const testUnits = new Set(suite.splits.test.map((t) => t.held_out_unit));
   expect(suite.splits.valid.some((t) => testUnits.has(t.held_out_unit))).toBe(false);
@@ -169,6 +174,9 @@ test('the grammar: every family has every level, level = steps, and wording vari
   const p = drawPipeline('ints', 3, new TaskRng(5));
   const wordings = new Set(Array.from({ length: 40 }, (_, i) => describeTask(p, new TaskRng(100 + i))));
   expect(wordings.size).toBeGreaterThanOrEqual(4);
+  // the split hash spreads units that differ only in their last character (the constant)
+  const hs = Array.from({ length: 9 }, (_, k) => unitHash(`1:scalar:return n + ${k + 1}`));
+  expect(Math.max(...hs) - Math.min(...hs)).toBeGreaterThan(0.3);
   // level-1 compositions without a constant are train-only; with one, they get a unit
   const sum = { family: 'ints' as const, level: 1 as const, reducer: 'sum' as const };
   expect(heldOutUnit(sum)).toBeNull();
