@@ -11,7 +11,13 @@ import { writeFileAtomic } from './fsutil';
 import { readShards, writeShard } from './shards';
 
 export interface DatasetOptions {
-  src: string;
+  /** Folder of code files to collect (optional when `documents` are given). */
+  src?: string;
+  /**
+   * Extra documents (e.g. generated tasks as prompt + solution), deduplicated with the files by
+   * content; a document's `split` puts it in train or validation, otherwise its hash decides.
+   */
+  documents?: Array<{ text: string; split?: 'train' | 'validation' }>;
   out: string;
   /** File extensions to collect (default ['.py']). */
   extensions?: string[];
@@ -39,6 +45,8 @@ export interface DatasetMeta {
   padTokenId: number;
   files: { found: number; duplicates: number; skipped: number; train: number; validation: number };
   tokens: { train: number; validation: number };
+  /** Extra documents given besides the files (generated tasks), when any. */
+  documents?: number;
   shards: { train: string[]; validation: string[] };
   tokenizer: string;
 }
@@ -47,6 +55,7 @@ interface Doc {
   file: string;
   hash: string;
   text: string;
+  split?: 'train' | 'validation';
 }
 
 function walk(dir: string, exts: string[], out: string[]): void {
@@ -113,12 +122,29 @@ export function buildDataset(o: DatasetOptions): DatasetMeta {
   const exts = o.extensions ?? ['.py'];
   const frac = o.validFraction ?? 0.03;
   const shardTokens = o.shardTokens ?? 16 * 1024 * 1024;
-  const { docs, found, duplicates, skipped } = collectDocuments(o.src, exts, o.maxBytes, (d, t) =>
-    o.onProgress?.('scan', d, t),
-  );
-  if (docs.length === 0) throw new Error(`data: no ${exts.join('/')} files found under ${o.src}`);
-  const train = docs.filter((d) => !isValidation(d.hash, frac));
-  const valid = docs.filter((d) => isValidation(d.hash, frac));
+  if (o.src === undefined && !o.documents?.length) throw new Error('data: give a source folder or documents');
+  const collected =
+    o.src !== undefined
+      ? collectDocuments(o.src, exts, o.maxBytes, (d, t) => o.onProgress?.('scan', d, t))
+      : { docs: [], found: 0, duplicates: 0, skipped: 0 };
+  const { found, skipped } = collected;
+  let { duplicates } = collected;
+  let docs = collected.docs;
+  if (o.src !== undefined && docs.length === 0)
+    throw new Error(`data: no ${exts.join('/')} files found under ${o.src}`);
+  if (o.documents?.length) {
+    const seen = new Set(docs.map((d) => d.hash));
+    o.documents.forEach((d, i) => {
+      const hash = createHash('sha256').update(d.text).digest('hex');
+      if (seen.has(hash)) return void duplicates++;
+      seen.add(hash);
+      docs.push({ file: `document ${i}`, hash, text: d.text, split: d.split });
+    });
+    docs = docs.sort((a, b) => (a.hash < b.hash ? -1 : 1));
+  }
+  const inValid = (d: Doc) => (d.split ? d.split === 'validation' : isValidation(d.hash, frac));
+  const train = docs.filter((d) => !inValid(d));
+  const valid = docs.filter((d) => inValid(d));
   if (train.length === 0) throw new Error('data: every file landed in validation; lower validFraction');
 
   let tok: Tokenizer;
@@ -177,13 +203,14 @@ export function buildDataset(o: DatasetOptions): DatasetMeta {
   const va = writeSplit('validation', valid);
   const meta: DatasetMeta = {
     version: 1,
-    source: path.resolve(o.src),
+    source: o.src !== undefined ? path.resolve(o.src) : 'documents',
     extensions: exts,
     vocabSize: tok.vocabSize,
     eosTokenId: eos,
     maskTokenId: id(SPECIAL_TOKENS.mask),
     padTokenId: id(SPECIAL_TOKENS.pad),
     files: { found, duplicates, skipped, train: train.length, validation: valid.length },
+    ...(o.documents?.length ? { documents: o.documents.length } : {}),
     tokens: { train: tr.tokens, validation: va.tokens },
     shards: { train: tr.files, validation: va.files },
     tokenizer: 'tokenizer.json',

@@ -35,3 +35,25 @@ test('data build: dedup, split by file hash, tokenizer, EOS-separated shards', (
   expect(isValidation('ffffffff0000', 0.99)).toBe(false);
   expect(() => buildDataset({ src: path.join(src, 'nope'), out })).toThrow(/--src .* is not a folder/);
 });
+
+test('data build with documents: their split is kept, duplicates of files are dropped, no folder needed', () => {
+  const src = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-src-'));
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-data-'));
+  const file = 'def f(x):\n    return x + 1\n';
+  fs.writeFileSync(path.join(src, 'a.py'), file);
+  const docs = Array.from({ length: 8 }, (_, i) => ({
+    text: `def g${i}(n):\n    return n * ${i}\n`,
+    split: (i < 6 ? 'train' : 'validation') as 'train' | 'validation',
+  }));
+  const meta = buildDataset({ src, out, vocabSize: 300, documents: [...docs, { text: file }], validFraction: 0 });
+  expect(meta.documents).toBe(9);
+  expect(meta.files).toMatchObject({ found: 1, duplicates: 1, train: 7, validation: 2 });
+  const only = buildDataset({
+    out: fs.mkdtempSync(path.join(os.tmpdir(), 'sd-data-')),
+    vocabSize: 300,
+    documents: docs,
+  });
+  expect(only.source).toBe('documents');
+  expect(only.files).toMatchObject({ found: 0, train: 6, validation: 2 });
+  expect(() => buildDataset({ out })).toThrow(/give a source folder or documents/);
+});

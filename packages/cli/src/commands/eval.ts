@@ -1,11 +1,13 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 
 import {
   BenchTask,
+  type Generator,
   type HeldOut,
   LANGUAGES,
   MEASURES,
@@ -139,6 +141,7 @@ function finish(report: ScoreReport, out: string, extra: Record<string, unknown>
 /** Flags of the model-backed evaluations (declared on `eval`, read by `eval edit` too). */
 interface ModelFlags {
   model?: string;
+  mode?: SamplerOptions['mode'];
   threads?: string;
   block?: string;
   policy?: SamplerOptions['policy'];
@@ -191,6 +194,7 @@ function nonNegativeInt(value: string | undefined, flag: string): number | undef
 /** Sampler options from the flags (only those given: the sampler's defaults fill the rest). */
 function samplerFlags(o: ModelFlags): Partial<SamplerOptions> {
   const s: Partial<SamplerOptions> = {};
+  if (o.mode !== undefined) s.mode = o.mode;
   const block = positiveInt(o.block, '--block');
   if (block !== undefined) s.blockSize = block;
   if (o.policy !== undefined) s.policy = o.policy;
@@ -227,13 +231,93 @@ function modelGenerator(o: ModelFlags): ModelGenerator {
   });
 }
 
+/** A generation as kept in the samples file next to the results. */
+interface KeptSample {
+  task_id: string;
+  sample: number;
+  completion: string;
+  tokens: number;
+  forwards: number;
+  seconds: number;
+}
+
+/** Wraps a generator so that every completion is kept (the runner itself keeps only failures). */
+function recording(inner: Generator, into: KeptSample[]): Generator {
+  return {
+    name: inner.name,
+    settings: inner.settings,
+    async generate(prompt, opts) {
+      const g = await inner.generate(prompt, opts);
+      into.push({
+        task_id: opts.taskId,
+        sample: opts.sample,
+        completion: g.text,
+        tokens: g.tokens,
+        forwards: g.forwards,
+        seconds: g.seconds,
+      });
+      return g;
+    },
+  };
+}
+
+/** The `level` field of each row, where the benchmark has one (generated task suites do). */
+function levelsOf(file: string): Map<string, string> {
+  let buf = readFileSync(file);
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
+  const out = new Map<string, string>();
+  for (const line of buf.toString('utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const row = JSON.parse(line) as { task_id?: unknown; level?: unknown };
+    if (typeof row.task_id === 'string' && (typeof row.level === 'number' || typeof row.level === 'string'))
+      out.set(row.task_id, String(row.level));
+  }
+  return out;
+}
+
+/** pass@1 (mean over samples) and tokens per forward per level. */
+function byLevel(
+  report: ScoreReport,
+  kept: readonly KeptSample[],
+  levels: Map<string, string>,
+): Record<string, { tasks: number; pass_at_1: number; tokens_per_forward: number | null }> {
+  const acc = new Map<string, { tasks: number; p: number; tokens: number; forwards: number }>();
+  for (const t of report.perTask) {
+    const l = levels.get(t.taskId);
+    if (l === undefined) continue;
+    const a = acc.get(l) ?? { tasks: 0, p: 0, tokens: 0, forwards: 0 };
+    a.tasks++;
+    a.p += t.n > 0 ? t.c / t.n : 0;
+    acc.set(l, a);
+  }
+  for (const k of kept) {
+    const a = acc.get(levels.get(k.task_id) ?? '');
+    if (!a) continue;
+    a.tokens += k.tokens;
+    a.forwards += k.forwards;
+  }
+  return Object.fromEntries(
+    [...acc.entries()]
+      .sort(([x], [y]) => (x < y ? -1 : 1))
+      .map(([l, a]) => [
+        l,
+        {
+          tasks: a.tasks,
+          pass_at_1: Number((a.p / a.tasks).toFixed(4)),
+          tokens_per_forward: a.forwards > 0 ? Number((a.tokens / a.forwards).toFixed(3)) : null,
+        },
+      ]),
+  );
+}
+
 /** `eval --model DIR --bench FILE`: execution-based pass@k of the model's completions. */
 async function modelPassAtK(o: EvalFlags): Promise<void> {
   const bench = o.bench as string;
   const samples = positiveInt(o.samples, '--samples') ?? 1;
   const seed = nonNegativeInt(o.sampleSeed, '--sample-seed') ?? 0;
   const { limits, concurrency } = sandboxOptions(o);
-  const generator = modelGenerator(o);
+  const kept: KeptSample[] = [];
+  const generator = recording(modelGenerator(o), kept);
   const tasks = readBenchmark(bench, { language: languageOption(o.language) }).slice(
     0,
     positiveInt(o.limit, '--limit'),
@@ -254,7 +338,28 @@ async function modelPassAtK(o: EvalFlags): Promise<void> {
   } finally {
     bar.stop();
   }
-  finish(report, o.out ?? defaultOut(bench, `model-${generator.name}`), { model: path.resolve(o.model as string) });
+  const out = o.out ?? defaultOut(bench, `model-${generator.name}`);
+  // every completion, with whether it passed, next to the results (the runner keeps failures only)
+  const failed = new Set(report.failures.map((f) => `${f.taskId}#${f.sample}`));
+  const samplesFile = out.replace(/\.json$/, '') + '.samples.jsonl';
+  mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  writeFileAtomic(
+    samplesFile,
+    kept.map((k) => `${JSON.stringify({ ...k, passed: !failed.has(`${k.task_id}#${k.sample}`) })}\n`).join(''),
+  );
+  const levels = levelsOf(bench);
+  const perLevel = levels.size > 0 ? byLevel(report, kept, levels) : undefined;
+  if (perLevel)
+    for (const [l, v] of Object.entries(perLevel))
+      console.log(
+        `level ${l}: ${v.tasks} tasks, pass@1 ${(100 * v.pass_at_1).toFixed(1)}%, tokens/forward ${v.tokens_per_forward ?? '-'}`,
+      );
+  finish(report, out, {
+    model: path.resolve(o.model as string),
+    mode: (generator.settings as { mode?: string }).mode ?? o.mode ?? null,
+    samples_file: samplesFile,
+    ...(perLevel ? { by_level: perLevel } : {}),
+  });
 }
 
 /** The default held-out source: the Python standard library, split as `data build --src` splits it. */
@@ -547,6 +652,13 @@ export function evalCommand(): Command {
     .option('--bench <file>', 'benchmark jsonl (HumanEval layout, plain or .gz) for --model')
     .option('--samples <n>', 'completions per task with --model --bench (default 1; 10 gives pass@10)')
     .option('--sample-seed <n>', 'with --bench: run seed the per-sample sampler seeds derive from (default 0)')
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'with --bench: decoding mode, as in generate (cache: block diffusion with the KV cache; ar: one token per forward, ' +
+          'the fused AR path; verify: block drafts checked against ar, its exact output)',
+      ).choices(['cache', 'ar', 'verify']),
+    )
     .option('--block <n>', 'sampler: tokens per block (default 32; suite 8)')
     .option('--threads <n>', 'CPU threads of the backend (1 is fastest for small models on a busy machine)')
     .addOption(
