@@ -8,7 +8,10 @@ export {
   sandboxUid,
   probeSandbox,
   processesOfUid,
+  hiddenPaths,
   runProgram,
+  withEpilogue,
+  type Interpreter,
   type Program,
   type Runtime,
   type RunResult,
@@ -16,6 +19,7 @@ export {
   type SandboxCapabilities,
   type SandboxLimits,
 } from './sandbox';
+export { failureReason, type FailureKind, type FailureReason } from './outcome';
 export { JS_ASSERT_PRELUDE, completionProgram, programFor, transpileTypeScript } from './program';
 export {
   TableGenerator,
