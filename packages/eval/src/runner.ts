@@ -2,6 +2,8 @@ import os from 'node:os';
 
 import { GenerateOptions, Generator } from './generator';
 import { meanPassAtK } from './pass-at-k';
+import type { EditMode, EditRequest } from './edit-prompt';
+import type { FailureKind, FailureReason } from './outcome';
 import { Pool } from './pool';
 import { fnv1a } from './rng';
 import {
@@ -12,6 +14,7 @@ import {
   SandboxLimits,
   probeSandbox,
   runProgram,
+  withEpilogue,
 } from './sandbox';
 import { Language } from './types';
 
@@ -21,6 +24,8 @@ export interface SampleItem {
   language: Language;
   mode: GenerateOptions['mode'];
   prompt: string;
+  /** Editing tasks: passed to the generator with the prompt. */
+  edit?: EditRequest;
   program(text: string): Program;
 }
 
@@ -29,6 +34,8 @@ export interface SampleResult {
   sample: number;
   status: RunStatus | 'error';
   passed: boolean;
+  /** Why it failed (null when passed; 'error': the answer could not be made into a program). */
+  reason: FailureReason | null;
   exitCode: number | null;
   signal: string | null;
   ms: number;
@@ -37,6 +44,10 @@ export interface SampleResult {
   tokens: number;
   forwards: number;
   genSeconds: number;
+  /** The generator's answer (for a regenerated edit: what the model wrote). */
+  output: string;
+  /** The program that was run (answer, tests and harness), or null when none could be built. */
+  program: string | null;
 }
 
 export interface Throughput {
@@ -50,6 +61,8 @@ export interface Throughput {
 
 export interface ScoreReport {
   kind: 'pass@k' | 'edit';
+  /** Editing: how the model edited (in place, or regenerating the function). */
+  editMode?: EditMode;
   benchmark: string;
   languages: Language[];
   tasks: number;
@@ -62,11 +75,17 @@ export interface ScoreReport {
   generator: { name: string; settings: Record<string, unknown> };
   throughput: Throughput;
   sandbox: { capabilities: SandboxCapabilities; limits: SandboxLimits; concurrency: number };
+  /** How the machine's cores were shared: sandbox workers beside the generator's threads. */
+  cores: { available: number; sandboxWorkers: number; generatorThreads: number | null };
   seed: number;
   wallSeconds: number;
   startedAt: string;
   perTask: Array<{ taskId: string; n: number; c: number }>;
+  /** Failed samples by reason. */
+  reasons: Partial<Record<FailureKind | 'error', number>>;
   failures: SampleResult[];
+  /** Every sample, in task order: the answers and programs behind the scores. */
+  samples: SampleResult[];
 }
 
 export interface ScoreOptions {
@@ -77,6 +96,8 @@ export interface ScoreOptions {
   seed?: number;
   limits?: Partial<SandboxLimits>;
   concurrency?: number;
+  /** The generator's compute threads, recorded with the scores (see shareCores). */
+  generatorThreads?: number;
   onProgress?: (done: number, total: number, passed: number) => void;
 }
 
@@ -117,6 +138,7 @@ export async function scoreSamples(
         mode: item.mode,
         sample: s,
         seed: fnv1a(`${seed}:${item.taskId}:${s}`),
+        edit: item.edit,
       });
       const base = {
         taskId: item.taskId,
@@ -124,6 +146,7 @@ export async function scoreSamples(
         tokens: gen.tokens,
         forwards: gen.forwards,
         genSeconds: gen.seconds,
+        output: gen.raw ?? gen.text,
       };
       running.push(
         pool
@@ -137,6 +160,8 @@ export async function scoreSamples(
                 ...base,
                 status: 'error',
                 passed: false,
+                reason: { kind: 'exception', detail: `no program: ${(e as Error).message}` },
+                program: null,
                 exitCode: null,
                 signal: null,
                 ms: 0,
@@ -149,6 +174,8 @@ export async function scoreSamples(
                 ...base,
                 status: run.status,
                 passed: run.status === 'passed',
+                reason: run.reason,
+                program: withEpilogue(program),
                 exitCode: run.exitCode,
                 signal: run.signal,
                 ms: run.ms,
@@ -183,6 +210,13 @@ export async function scoreSamples(
   const forwards = results.reduce((a, r) => a + r.forwards, 0);
   const generateSeconds = results.reduce((a, r) => a + r.genSeconds, 0);
   const order = new Map(items.map((it, i) => [it.taskId, i]));
+  const sorted = [...results].sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)! || a.sample - b.sample);
+  const reasons: ScoreReport['reasons'] = {};
+  for (const r of sorted) {
+    if (r.passed) continue;
+    const k = r.status === 'error' ? 'error' : (r.reason?.kind ?? 'error');
+    reasons[k] = (reasons[k] ?? 0) + 1;
+  }
   return {
     kind,
     benchmark: opts.benchmark,
@@ -202,12 +236,17 @@ export async function scoreSamples(
       tokensPerSecond: generateSeconds > 0 && tokens > 0 ? tokens / generateSeconds : null,
     },
     sandbox: { capabilities, limits, concurrency },
+    cores: {
+      available: os.cpus().length,
+      sandboxWorkers: concurrency,
+      generatorThreads: opts.generatorThreads ?? null,
+    },
     seed,
     wallSeconds: Number(process.hrtime.bigint() - t0) / 1e9,
     startedAt,
     perTask,
-    failures: results
-      .filter((r) => !r.passed)
-      .sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)! || a.sample - b.sample),
+    reasons,
+    failures: sorted.filter((r) => !r.passed),
+    samples: sorted,
   };
 }
