@@ -194,10 +194,12 @@ export function sandboxSetup(): { caps: SandboxCapabilities; iso: Isolation } {
   const probeRuntime: Runtime = py ? 'python' : 'node';
   const probeCommand = py ? py.command : process.execPath;
   const whyNot: string[] = [];
+  let first: ReturnType<typeof runProbe> | undefined;
   for (const t of tries) {
     const r = runProbe(probeRuntime, probeCommand, t, nodePath);
     if (r.seen) {
       iso = t;
+      first = r;
       break;
     }
     whyNot.push(r.why);
@@ -217,7 +219,8 @@ export function sandboxSetup(): { caps: SandboxCapabilities; iso: Isolation } {
   let python: Interpreter | null = null;
   if (!py) notes.push('python3 not found: python programs cannot run');
   else {
-    const r = runProbe('python', py.command, iso, nodePath);
+    // the probe that chose the isolation already ran python there
+    const r = first && probeRuntime === 'python' ? first : runProbe('python', py.command, iso, nodePath);
     if (!r.seen) notes.push(`python ${py.command} does not run in the sandbox: ${r.why}`);
     else {
       python = { command: py.command, ...r.seen };
