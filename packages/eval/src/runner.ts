@@ -127,10 +127,14 @@ export async function scoreSamples(
   let passed = 0;
   const results: SampleResult[] = [];
   const running: Promise<void>[] = [];
+  // programs submitted and not finished: generation goes on while up to `concurrency` run and one
+  // more waits, so the model never idles on a test run (with one worker, the old wait-for-a-free-slot
+  // left the model idle during every run)
+  const outstanding = new Set<Promise<void>>();
   let firstError: unknown;
   for (const item of items) {
     for (let s = 0; s < samples; s++) {
-      await pool.idle();
+      while (outstanding.size > concurrency) await Promise.race(outstanding);
       if (firstError) break;
       const gen = await opts.generator.generate(item.prompt, {
         taskId: item.taskId,
@@ -148,49 +152,50 @@ export async function scoreSamples(
         genSeconds: gen.seconds,
         output: gen.raw ?? gen.text,
       };
-      running.push(
-        pool
-          .run(async (slot) => {
-            let r: SampleResult;
-            let program: Program | undefined;
-            try {
-              program = item.program(gen.text);
-            } catch (e) {
-              r = {
-                ...base,
-                status: 'error',
-                passed: false,
-                reason: { kind: 'exception', detail: `no program: ${(e as Error).message}` },
-                program: null,
-                exitCode: null,
-                signal: null,
-                ms: 0,
-                stderrTail: String((e as Error).message),
-              };
-            }
-            if (program) {
-              const run = await runProgram(program, { limits, slot });
-              r = {
-                ...base,
-                status: run.status,
-                passed: run.status === 'passed',
-                reason: run.reason,
-                program: withEpilogue(program),
-                exitCode: run.exitCode,
-                signal: run.signal,
-                ms: run.ms,
-                stderrTail: tail(run.stderr),
-              };
-            }
-            results.push(r!);
-            done++;
-            if (r!.passed) passed++;
-            opts.onProgress?.(done, total, passed);
-          })
-          .catch((e) => {
-            firstError ??= e;
-          }),
-      );
+      const job: Promise<void> = pool
+        .run(async (slot) => {
+          let r: SampleResult;
+          let program: Program | undefined;
+          try {
+            program = item.program(gen.text);
+          } catch (e) {
+            r = {
+              ...base,
+              status: 'error',
+              passed: false,
+              reason: { kind: 'exception', detail: `no program: ${(e as Error).message}` },
+              program: null,
+              exitCode: null,
+              signal: null,
+              ms: 0,
+              stderrTail: String((e as Error).message),
+            };
+          }
+          if (program) {
+            const run = await runProgram(program, { limits, slot });
+            r = {
+              ...base,
+              status: run.status,
+              passed: run.status === 'passed',
+              reason: run.reason,
+              program: withEpilogue(program),
+              exitCode: run.exitCode,
+              signal: run.signal,
+              ms: run.ms,
+              stderrTail: tail(run.stderr),
+            };
+          }
+          results.push(r!);
+          done++;
+          if (r!.passed) passed++;
+          opts.onProgress?.(done, total, passed);
+        })
+        .catch((e) => {
+          firstError ??= e;
+        })
+        .finally(() => outstanding.delete(job));
+      outstanding.add(job);
+      running.push(job);
     }
   }
   await Promise.all(running);

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 
-import { Isolation, MountPlan, READY_LINE, SCRATCH_PATHS, sandboxArgv } from './sandbox-setup';
+import { Isolation, MountPlan, READY_LINE, SCRATCH_PATHS, sandboxArgv, withSourceFd } from './sandbox-setup';
 import { DEFAULT_LIMITS, Interpreter, Runtime, SandboxCapabilities } from './sandbox-types';
 import { SANDBOX_UID_BASE, sandboxUid, userProcessCount } from './sandbox-uid';
 
@@ -140,13 +140,15 @@ function runProbe(
     if (host && uid !== null) spawnSync('chown', [`${uid}:${uid}`, host]);
     const work = host ?? '/tmp/sd-eval-probe';
     const argv = sandboxArgv(inner, iso, DEFAULT_LIMITS, uid, work, file, userProcessCount());
-    const r = spawnSync(argv[0], argv.slice(1), {
-      input: PROBE[runtime],
-      encoding: 'utf8',
-      timeout: 30_000,
-      cwd: host ?? '/',
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: work, LANG: 'C.UTF-8', NODE_PATH: nodePath },
-    });
+    const r = withSourceFd(PROBE[runtime], (fd) =>
+      spawnSync(argv[0], argv.slice(1), {
+        stdio: ['ignore', 'pipe', 'pipe', 'ignore', fd],
+        encoding: 'utf8',
+        timeout: 30_000,
+        cwd: host ?? '/',
+        env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: work, LANG: 'C.UTF-8', NODE_PATH: nodePath },
+      }),
+    );
     const ready = r.stderr?.startsWith(`${READY_LINE}\n`);
     if (r.status !== 0 || !ready)
       return {

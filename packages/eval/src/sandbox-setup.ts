@@ -9,10 +9,15 @@
 //   /home are covered by an empty read-only tmpfs; the few paths the program needs from under them
 //   (the interpreter's installation, the JS test packages) are bind-mounted back read-only at their
 //   own paths, staged first because covering a folder hides its contents from later binds;
-// - the program's source arrives on stdin (no file of it is ever written on the host) and goes into a
-//   fresh working folder in the private /tmp; the program then runs with stdin from /dev/null, its
+// - the program's source arrives on fd 4 (an open file the evaluator has already unlinked, so it reads
+//   to its end without waiting on the evaluator) and goes into a fresh working folder in the private
+//   /tmp; fd 4 is closed and the program runs with stdin from /dev/null, its
 //   capabilities dropped (empty bounding set, no-new-privs) and, as real root, under a per-slot uid.
 // Before exec it writes READY_LINE to stderr, so a failed setup is never mistaken for a failed program.
+
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 import type { SandboxLimits } from './sandbox-types';
 
@@ -70,20 +75,25 @@ export function isolatedScript(
   plan.exposed.forEach((p, i) => lines.push(`mkdir -p ${shq(p)}`, `mount --move ${shq(`${stage}/${i}`)} ${shq(p)}`));
   for (const p of plan.hidden) lines.push(`mount -o remount,bind,ro,nosuid,nodev ${shq(p)}`);
   if (plan.exposed.length > 0) lines.push(`rm -rf ${shq(stage)}`);
-  lines.push(`mkdir -m 700 ${shq(work)}`, `cat > ${shq(`${work}/${file}`)}`);
+  lines.push(`mkdir -m 700 ${shq(work)}`, `cat <&4 > ${shq(`${work}/${file}`)}`);
   if (uid !== null) lines.push(`chown -R ${uid}:${uid} ${shq(work)}`);
-  lines.push(`cd ${shq(work)}`, `echo ${READY_LINE} >&2`, `exec ${argv.map(shq).join(' ')} </dev/null`);
+  lines.push(`cd ${shq(work)}`, `echo ${READY_LINE} >&2`, `exec ${argv.map(shq).join(' ')} </dev/null 4<&-`);
   return lines.join('\n');
 }
+
+/** File descriptor the setup script reads the program's source from. */
+export const SOURCE_FD = 4;
+/** File descriptor the program's epilogue reads the completion marker from. */
+export const MARKER_FD = 3;
 
 /** The script for a run without a mount namespace: the host made `work`; only the source is written. */
 export function plainScript(work: string, file: string, argv: readonly string[]): string {
   return [
     'set -eu',
     `cd ${shq(work)}`,
-    `cat > ${shq(file)}`,
+    `cat <&4 > ${shq(file)}`,
     `echo ${READY_LINE} >&2`,
-    `exec ${argv.map(shq).join(' ')} </dev/null`,
+    `exec ${argv.map(shq).join(' ')} </dev/null 4<&-`,
   ].join('\n');
 }
 
@@ -173,4 +183,31 @@ export function sandboxArgv(
   if (iso.networkIsolated)
     return ['unshare', ...(iso.root ? [] : ['--map-root-user']), '--net', '--pid', '--fork', '--', 'sh', '-c', script];
   return ['sh', '-c', script];
+}
+
+/**
+ * Calls `f` with read-only descriptors of files holding each of `contents` (in order), then closes
+ * them. The files are in a fresh 0700 folder that is removed before `f` returns: a spawned child keeps
+ * its inherited descriptors, and nothing is left on the host however the run ends.
+ */
+export function withFiles<T>(contents: readonly string[], f: (fds: number[]) => T): T {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sd-eval-io-'));
+  const fds: number[] = [];
+  try {
+    contents.forEach((c, i) => {
+      const file = path.join(dir, String(i));
+      writeFileSync(file, c, { mode: 0o600 });
+      fds.push(openSync(file, 'r'));
+    });
+    rmSync(dir, { recursive: true, force: true });
+    return f(fds);
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** withFiles for one source text. */
+export function withSourceFd<T>(source: string, f: (fd: number) => T): T {
+  return withFiles([source], ([fd]) => f(fd));
 }

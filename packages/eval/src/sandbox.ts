@@ -11,7 +11,7 @@
 //   empty capability bounding set; unprivileged evaluators get the same through a user namespace.
 //
 // Pass means the program ran to its end: the sandbox appends an epilogue that reads a per-run random
-// marker from file descriptor 3 and prints it. The marker is never in the source (a program that reads
+// marker from file descriptor 3 (an open, already unlinked file) and prints it. The marker is never in the source (a program that reads
 // its own file learns nothing), so a program that exits early (sys.exit(0), os._exit(0),
 // process.exit(0)), is killed, or dies of an error before its tests return is not passed, whatever its
 // exit code. Appended after the tests, this is the reference harnesses' rule that the tests must run.
@@ -25,7 +25,7 @@ import path from 'node:path';
 
 import { failureReason } from './outcome';
 import { sandboxSetup } from './sandbox-probe';
-import { READY_LINE, sandboxArgv } from './sandbox-setup';
+import { READY_LINE, sandboxArgv, withFiles } from './sandbox-setup';
 import { DEFAULT_LIMITS, Program, RunResult, RunStatus, SandboxLimits } from './sandbox-types';
 import { killUid, processesOfUid, sandboxUid, userProcessCount } from './sandbox-uid';
 
@@ -121,20 +121,18 @@ export async function runProgram(
   const out = new CappedText(limits.maxOutputBytes);
   const err = new CappedText(limits.maxOutputBytes + READY_LINE.length + 1);
   try {
-    const child = spawn(argv[0], argv.slice(1), {
-      cwd: host ?? '/',
-      env,
-      detached: true,
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-    });
-    const markerPipe = child.stdio[3] as NodeJS.WritableStream & { on(e: 'error', f: () => void): void };
-    // a setup that fails never reads them: ignore EPIPE
-    child.stdin.on('error', () => {});
-    markerPipe.on('error', () => {});
-    child.stdin.end(withEpilogue(program));
-    markerPipe.end(marker);
-    child.stdout.on('data', (c: Buffer) => out.add(c));
-    child.stderr.on('data', (c: Buffer) => err.add(c));
+    // the marker (fd 3) and the source (fd 4) are open files, not pipes: the child reads them whole
+    // even while this thread is busy (a model generating the next sample), and no copy stays on disk
+    const child = withFiles([marker, withEpilogue(program)], ([markerFd, sourceFd]) =>
+      spawn(argv[0], argv.slice(1), {
+        cwd: host ?? '/',
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe', markerFd, sourceFd],
+      }),
+    );
+    child.stdout!.on('data', (c: Buffer) => out.add(c));
+    child.stderr!.on('data', (c: Buffer) => err.add(c));
     const closed = new Promise((r) => child.on('close', r));
     let timedOut = false;
     // One kill sweep per run, shared by the timer and the normal exit: a sweep started by the
@@ -150,14 +148,26 @@ export async function runProgram(
         }
         if (uid !== null) await killUid(uid);
       })());
+    let hasExited = false;
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
       child.on('error', reject);
-      child.on('exit', (code, signal) => resolve({ code, signal }));
+      child.on('exit', (code, signal) => {
+        hasExited = true;
+        resolve({ code, signal });
+      });
     });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      void killAll();
-    }, limits.timeoutMs);
+    // The limit is decided one loop turn after the timer: when the event loop was blocked (a model
+    // generating the next sample in this thread), the timer and the child's exit are both pending, and
+    // timers run first; the exit, read in the poll phase, then comes before this check.
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (hasExited) return;
+          timedOut = true;
+          void killAll();
+        }),
+      limits.timeoutMs,
+    );
     let status: { code: number | null; signal: string | null };
     try {
       status = await exited;
@@ -169,8 +179,8 @@ export async function runProgram(
     if (uid !== null && processesOfUid(uid).length > 0) await killUid(uid);
     // wait for the pipes to drain; a leftover holding them open was killed above, so this is short
     await Promise.race([closed, sleep(1000)]);
-    child.stdout.destroy();
-    child.stderr.destroy();
+    child.stdout!.destroy();
+    child.stderr!.destroy();
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     let stderr = err.text();
     const ready = stderr.startsWith(`${READY_LINE}\n`);

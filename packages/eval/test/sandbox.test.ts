@@ -102,3 +102,11 @@ test('bad limits give a clear error', async () => {
   await expect(runProgram({ runtime: 'ruby' as never, source: '' })).rejects.toThrow(/program.runtime/);
   await expect(runProgram(py('pass'), { limits: { maxFiles: 0 } })).rejects.toThrow(/maxFiles/);
 });
+
+test('a blocked event loop does not turn a finished program into a timeout', async () => {
+  const p = runProgram({ runtime: 'python', source: 'print(1)\n' }, { limits: { timeoutMs: 1000 } });
+  const t0 = Date.now();
+  while (Date.now() - t0 < 2500) {} // the generator's forwards block the loop like this
+  const r = await p;
+  expect(r.status).toBe('passed');
+});
