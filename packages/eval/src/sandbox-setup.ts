@@ -13,6 +13,8 @@
 //   to its end without waiting on the evaluator) and goes into a fresh working folder in the private
 //   /tmp; fd 4 is closed and the program runs with stdin from /dev/null, its
 //   capabilities dropped (empty bounding set, no-new-privs) and, as real root, under a per-slot uid.
+// Every mount is `mount -n`: libmount would otherwise record options in /run/mount/utab, which root of
+// an unprivileged user namespace cannot write (the mount happens, then mount(8) fails).
 // Before exec it writes READY_LINE to stderr, so a failed setup is never mistaken for a failed program.
 
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,7 +60,8 @@ export function isolatedScript(
   argv: readonly string[],
 ): string {
   const lines = ['set -eu', 'umask 022'];
-  const tmpfs = (opts: string, name: string, at: string) => `mount -t tmpfs -o ${opts},nosuid,nodev ${name} ${shq(at)}`;
+  const tmpfs = (opts: string, name: string, at: string) =>
+    `mount -n -t tmpfs -o ${opts},nosuid,nodev ${name} ${shq(at)}`;
   const scratchOpts = `size=${plan.scratchBytes},nr_inodes=${plan.scratchInodes},mode=1777`;
   const [first, ...rest] = plan.scratch;
   if (first === undefined) throw new Error('isolatedScript: no scratch path exists on this host');
@@ -67,13 +70,13 @@ export function isolatedScript(
   if (plan.exposed.length > 0) lines.push(`mkdir ${shq(stage)}`);
   plan.exposed.forEach((p, i) => {
     const at = `${stage}/${i}`;
-    lines.push(`mkdir ${shq(at)}`, `mount --bind ${shq(p)} ${shq(at)}`);
-    lines.push(`mount -o remount,bind,ro,nosuid,nodev ${shq(at)}`);
+    lines.push(`mkdir ${shq(at)}`, `mount -n --bind ${shq(p)} ${shq(at)}`);
+    lines.push(`mount -n -o remount,bind,ro,nosuid,nodev ${shq(at)}`);
   });
   for (const p of rest) lines.push(tmpfs(scratchOpts, 'sd-scratch', p));
   for (const p of plan.hidden) lines.push(tmpfs('size=1m,nr_inodes=4096,mode=755', 'sd-hidden', p));
-  plan.exposed.forEach((p, i) => lines.push(`mkdir -p ${shq(p)}`, `mount --move ${shq(`${stage}/${i}`)} ${shq(p)}`));
-  for (const p of plan.hidden) lines.push(`mount -o remount,bind,ro,nosuid,nodev ${shq(p)}`);
+  plan.exposed.forEach((p, i) => lines.push(`mkdir -p ${shq(p)}`, `mount -n --move ${shq(`${stage}/${i}`)} ${shq(p)}`));
+  for (const p of plan.hidden) lines.push(`mount -n -o remount,bind,ro,nosuid,nodev ${shq(p)}`);
   if (plan.exposed.length > 0) lines.push(`rm -rf ${shq(stage)}`);
   lines.push(`mkdir -m 700 ${shq(work)}`, `cat <&4 > ${shq(`${work}/${file}`)}`);
   if (uid !== null) lines.push(`chown -R ${uid}:${uid} ${shq(work)}`);

@@ -1,6 +1,7 @@
 // Hostile programs: "solutions" that try to be scored passed without being right, to leave something
 // behind, or to look outside their sandbox. Each must be scored failed, and the host is checked
 // afterwards for anything it left.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -242,5 +243,42 @@ describe('nothing of a run survives it, and it cannot see the host', () => {
     const other = await slowOk;
     expect(other.status).toBe('passed');
     expect(other.stdout).toBe('alive\n');
+  });
+});
+
+describe('an unprivileged evaluator', () => {
+  const dist = path.join(__dirname, '..', 'dist', 'index.js');
+  const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+  const canRun =
+    caps.root &&
+    existsSync('/usr/bin/python3') &&
+    existsSync(dist) &&
+    spawnSync('setpriv', [...nobody, 'test', '-r', dist]).status === 0;
+  const why = !caps.root
+    ? 'not root: cannot switch to an unprivileged user'
+    : !existsSync(dist)
+      ? 'the package is not built (dist/)'
+      : 'dist/ or /usr/bin/python3 is not readable by uid 65534';
+  if (!canRun) console.warn(`skipping the unprivileged-evaluator test: ${why}`);
+  (canRun ? test : test.skip)('gets the same isolation through a user namespace', () => {
+    const t = tag();
+    const script =
+      `const e = require(${JSON.stringify(dist)});\n(async () => {\n` +
+      '  const caps = e.probeSandbox();\n' +
+      `  const left = await e.runProgram({ runtime: 'python', source: 'open("/tmp/sd-unpriv-${t}", "w").write("x")\\nimport os\\nprint(sorted(os.listdir("/proc")).count("1"))\\n' });\n` +
+      "  const exit = await e.runProgram({ runtime: 'python', source: 'import sys\\nsys.exit(0)\\n' });\n" +
+      '  console.log(JSON.stringify({ caps, left, exit }));\n})();\n';
+    const r = spawnSync('setpriv', [...nobody, process.execPath, '-e', script], {
+      encoding: 'utf8',
+      cwd: '/',
+      env: { PATH: '/usr/bin:/bin', HOME: '/', SD_EVAL_PYTHON: '/usr/bin/python3' },
+      timeout: 60_000,
+    });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout);
+    expect(out.caps).toMatchObject({ root: false, mountIsolated: true, userNamespace: true, networkIsolated: true });
+    expect(out.left.status).toBe('passed');
+    expect(out.exit.reason.kind).toBe('early-exit');
+    expect(existsSync(`/tmp/sd-unpriv-${t}`)).toBe(false);
   });
 });
