@@ -192,6 +192,12 @@ export function sandboxSetup(): { caps: SandboxCapabilities; iso: Isolation } {
     { ...base, networkIsolated: true, mountIsolated: false, userNamespace: false },
     { ...base, networkIsolated: false, mountIsolated: false, userNamespace: false },
   ];
+  // SD_EVAL_ISOLATION=net|none caps what is tried (to check the fallbacks a machine without
+  // namespaces would get); the default tries everything
+  const cap = process.env.SD_EVAL_ISOLATION;
+  if (cap !== undefined && cap !== 'full' && cap !== 'net' && cap !== 'none')
+    throw new Error(`SD_EVAL_ISOLATION must be full, net or none, got ${JSON.stringify(cap)}`);
+  if (cap === 'net' || cap === 'none') tries.splice(0, cap === 'net' ? 1 : 2);
   let iso = tries[tries.length - 1];
   const probeRuntime: Runtime = py ? 'python' : 'node';
   const probeCommand = py ? py.command : process.execPath;
@@ -208,7 +214,7 @@ export function sandboxSetup(): { caps: SandboxCapabilities; iso: Isolation } {
   }
   if (!iso.mountIsolated)
     notes.push(
-      `no private mount namespace (${whyNot[0] ?? '?'}): programs see the host's files and can write its /tmp, /var/tmp, /dev/shm`,
+      `no private mount namespace (${whyNot[0] ?? `SD_EVAL_ISOLATION=${cap}`}): programs see the host's files and can write its /tmp, /var/tmp, /dev/shm`,
     );
   if (!iso.networkIsolated)
     notes.push('unshare --net --pid failed: programs run WITH network access and without a PID namespace');

@@ -21,7 +21,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import os from 'node:os';
 import path from 'node:path';
 
-import type { SandboxLimits } from './sandbox-types';
+import type { SandboxCapabilities, SandboxLimits } from './sandbox-types';
 
 /** First line of stderr once the sandbox is set up (removed from the program's stderr). */
 export const READY_LINE = 'sd-sandbox-ready';
@@ -101,13 +101,10 @@ export function plainScript(work: string, file: string, argv: readonly string[])
 }
 
 /** How this machine sandboxes a run (the parts of the capabilities the command line depends on). */
-export interface Isolation {
-  root: boolean;
-  networkIsolated: boolean;
-  mountIsolated: boolean;
-  userNamespace: boolean;
-  uidDrop: boolean;
-  prlimit: boolean;
+export interface Isolation extends Pick<
+  SandboxCapabilities,
+  'root' | 'networkIsolated' | 'mountIsolated' | 'userNamespace' | 'uidDrop' | 'prlimit'
+> {
   plan: MountPlan;
 }
 
