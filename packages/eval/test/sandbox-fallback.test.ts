@@ -2,7 +2,6 @@
 // caps what the probe tries, so the fallbacks are checked here. What cannot be had is said in the
 // notes; completion is still what makes a pass.
 process.env.SD_EVAL_ISOLATION = 'none';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { probeSandbox, runProgram } = require('../src') as typeof import('../src');
 
 afterAll(() => {
@@ -27,7 +26,6 @@ test('without namespaces the notes say what is missing, and an early exit still 
 test('a bad SD_EVAL_ISOLATION is named', () => {
   jest.isolateModules(() => {
     process.env.SD_EVAL_ISOLATION = 'most';
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const fresh = require('../src') as typeof import('../src');
     expect(() => fresh.probeSandbox()).toThrow(/SD_EVAL_ISOLATION must be full, net or none, got "most"/);
     process.env.SD_EVAL_ISOLATION = 'none';
