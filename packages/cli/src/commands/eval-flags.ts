@@ -54,7 +54,9 @@ export function progressBar(label: string) {
     format: `${label} [{bar}] {value}/{total} | {passed} passed | {duration_formatted} elapsed | eta {eta_formatted}`,
     hideCursor: true,
     stream: process.stderr,
-    noTTYOutput: false,
+    // piped (a log file, CI): a line every 5 s instead of nothing
+    noTTYOutput: true,
+    notTTYSchedule: 5000,
     etaBuffer: 50,
   });
   let started = false;
