@@ -55,22 +55,26 @@ export function editInPlace(
   let rewrites = 0;
   if (n > 0) {
     const cache = model.newCache(ctx.length + n);
-    if (ctx.length > 0) {
-      model.prefill(cache, ctx.slice(), b);
-      forwards++;
-    }
-    for (let start = 0; start < n;) {
-      const pos = ctx.length + start;
-      const end = Math.min(n, start + (b - (pos % b)));
-      const block = ids.subarray(start, end);
-      const r = selfCorrectBlock(model, cache, block, sc);
-      forwards += r.forwards;
-      rewrites += r.rewrites;
-      if (end < n) {
-        model.prefill(cache, block.slice(), b);
+    try {
+      if (ctx.length > 0) {
+        model.prefill(cache, ctx.slice(), b);
         forwards++;
       }
-      start = end;
+      for (let start = 0; start < n;) {
+        const pos = ctx.length + start;
+        const end = Math.min(n, start + (b - (pos % b)));
+        const block = ids.subarray(start, end);
+        const r = selfCorrectBlock(model, cache, block, sc);
+        forwards += r.forwards;
+        rewrites += r.rewrites;
+        if (end < n) {
+          model.prefill(cache, block.slice(), b);
+          forwards++;
+        }
+        start = end;
+      }
+    } finally {
+      cache.dispose();
     }
   }
   const text = rewrites === 0 ? program : tokenizer.decode(ids);

@@ -9,9 +9,11 @@ import { Isolation, MountPlan, READY_LINE, SCRATCH_PATHS, sandboxArgv, withSourc
 import { DEFAULT_LIMITS, Interpreter, Runtime, SandboxCapabilities } from './sandbox-types';
 import { SANDBOX_UID_BASE, sandboxUid, userProcessCount } from './sandbox-uid';
 
+/** The command succeeds (tried twice: a probe on a machine under heavy load once failed spuriously). */
 function works(cmd: string, args: string[]): boolean {
-  const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 10_000 });
-  return r.status === 0;
+  for (let attempt = 0; attempt < 2; attempt++)
+    if (spawnSync(cmd, args, { stdio: 'ignore', timeout: 30_000 }).status === 0) return true;
+  return false;
 }
 
 interface HostPython {
