@@ -1,3 +1,4 @@
+import type { EditRequest } from './edit-prompt';
 import { BenchTask, Language } from './types';
 
 /** What a runner tells a generator about the sample it wants. */
@@ -10,10 +11,15 @@ export interface GenerateOptions {
   sample: number;
   /** Seed for this sample, derived from the run seed, the task and the sample index. */
   seed: number;
+  /** Editing tasks: the program, instruction and mode, apart from the prompt text. */
+  edit?: EditRequest;
 }
 
 export interface Generation {
+  /** The answer: a completion, or (editing) the whole program to test. */
   text: string;
+  /** What the model itself wrote, when `text` was assembled from it (regenerate: the function body). */
+  raw?: string;
   /** Tokens produced (0 when the generator is not a model). */
   tokens: number;
   /** Model forward passes used (0 when the generator is not a model). */

@@ -8,7 +8,10 @@ export {
   sandboxUid,
   probeSandbox,
   processesOfUid,
+  hiddenPaths,
   runProgram,
+  withEpilogue,
+  type Interpreter,
   type Program,
   type Runtime,
   type RunResult,
@@ -16,6 +19,7 @@ export {
   type SandboxCapabilities,
   type SandboxLimits,
 } from './sandbox';
+export { failureReason, type FailureKind, type FailureReason } from './outcome';
 export { JS_ASSERT_PRELUDE, completionProgram, programFor, transpileTypeScript } from './program';
 export {
   TableGenerator,
@@ -43,12 +47,30 @@ export {
   editTasksToJsonl,
   parseEditTasks,
   plantBugs,
-  type EditTask,
   type PlantOptions,
   type PlantResult,
 } from './plant';
+export { functionHead, type EditFormat, type EditTask, type PlantedTask } from './edit-task';
+export { parseEditRows, readEditTasks, type CanItEditInstruction, type ReadEditOptions } from './edit-formats';
+export {
+  EDIT_MODES,
+  assembleRegenerated,
+  editPromptText,
+  editRequest,
+  instructionComment,
+  type EditMode,
+  type EditRequest,
+} from './edit-prompt';
+export {
+  ModelEditGenerator,
+  editInPlace,
+  type InPlaceResult,
+  type InPlaceSettings,
+  type ModelEditOptions,
+} from './edit-generator';
 export { referenceEditGenerator, runEditing, unchangedEditGenerator } from './editing';
-export { formatTable, writeFailures, writeFileAtomic, writeReport } from './report';
+export { shareCores, type CoreShare } from './cores';
+export { formatTable, writeFailures, writeFileAtomic, writeReport, writeSamples } from './report';
 export { Pool } from './pool';
 export { PlantRng, fnv1a } from './rng';
 export {

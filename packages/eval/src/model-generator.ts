@@ -124,7 +124,11 @@ export class ModelGenerator implements Generator {
 
   async generate(prompt: string, opts: GenerateOptions): Promise<Generation> {
     if (opts.mode === 'edit') {
-      const program = prompt.startsWith(`${EDIT_INSTRUCTION}\n\n`) ? prompt.slice(EDIT_INSTRUCTION.length + 2) : prompt;
+      // an editing request carries the program apart from its instruction (ModelEditGenerator also
+      // gives the instruction to the model as context; this generator re-reads the program alone)
+      const program =
+        opts.edit?.program ??
+        (prompt.startsWith(`${EDIT_INSTRUCTION}\n\n`) ? prompt.slice(EDIT_INSTRUCTION.length + 2) : prompt);
       const r = editProgram(this.model, this.tokenizer, program, this.edit);
       return { text: r.text, tokens: r.tokens, forwards: r.forwards, seconds: r.seconds };
     }

@@ -1,40 +1,19 @@
 import os from 'node:os';
 
 import { BUG_KINDS, BugCandidate, BugKind, PLANT_RULES, applyBug, bugCandidates } from './bug-candidates';
+import { parseEditRows } from './edit-formats';
+import { PlantedTask, functionHead } from './edit-task';
 import { Pool } from './pool';
 import { programFor } from './program';
 import { PlantRng } from './rng';
 import { RunResult, SandboxLimits, runProgram } from './sandbox';
 import { BenchTask } from './types';
 
-/** A code-editing task: a program with one planted bug, its fix, and the tests that tell them apart. */
-export interface EditTask {
-  taskId: string;
-  sourceTaskId: string;
-  language: 'python';
-  entryPoint: string | null;
-  instruction: string;
-  /** The broken program (prompt + solution with the bug). */
-  before: string;
-  /** The fix: the benchmark's reference program (prompt + canonical solution). */
-  after: string;
-  test: string;
-  bug: { kind: BugKind; rule: string; line: number; offset: number; from: string; to: string };
-  plant: {
-    seed: number;
-    rules: string;
-    rng: string;
-    attempt: number;
-    candidates: number;
-    verified: { before: string; after: string };
-  };
-}
-
 export const EDIT_INSTRUCTION =
   'The following Python program has one bug: it fails its tests. Fix the bug and return the whole corrected program.';
 
-/** The text a model is given for an editing task. */
-export function editPrompt(task: EditTask): string {
+/** The legacy edit prompt (instruction line, blank line, program) that ModelGenerator's edit mode reads. */
+export function editPrompt(task: Pick<PlantedTask, 'instruction' | 'before'>): string {
   return `${task.instruction}\n\n${task.before}`;
 }
 
@@ -48,7 +27,7 @@ export interface PlantOptions {
 }
 
 export interface PlantResult {
-  tasks: EditTask[];
+  tasks: PlantedTask[];
   skipped: Array<{ taskId: string; reason: string }>;
 }
 
@@ -65,7 +44,7 @@ function drawCandidate(rng: PlantRng, byKind: Map<BugKind, BugCandidate[]>): Bug
   return list.splice(rng.int(list.length), 1)[0];
 }
 
-async function plantOne(task: BenchTask, opts: PlantOptions, slot: number): Promise<EditTask | string> {
+async function plantOne(task: BenchTask, opts: PlantOptions, slot: number): Promise<PlantedTask | string> {
   if (task.language !== 'python') return `language ${task.language} (planting is for Python)`;
   if (task.canonicalSolution === null) return 'no canonical_solution';
   const limits = opts.limits;
@@ -95,6 +74,8 @@ async function plantOne(task: BenchTask, opts: PlantOptions, slot: number): Prom
       before,
       after,
       test: task.test,
+      head: functionHead(before, task.entryPoint, 'python'),
+      format: 'planted',
       bug: {
         kind: c.kind,
         rule: c.rule,
@@ -123,7 +104,7 @@ async function plantOne(task: BenchTask, opts: PlantOptions, slot: number): Prom
 export async function plantBugs(tasks: readonly BenchTask[], opts: PlantOptions): Promise<PlantResult> {
   if (!Number.isInteger(opts.seed)) throw new Error(`plantBugs: seed must be an integer, got ${opts.seed}`);
   const pool = new Pool(opts.concurrency ?? Math.max(1, os.cpus().length));
-  const outcome: Array<EditTask | string> = new Array(tasks.length);
+  const outcome: Array<PlantedTask | string> = new Array(tasks.length);
   let done = 0;
   let planted = 0;
   await Promise.all(
@@ -144,7 +125,7 @@ export async function plantBugs(tasks: readonly BenchTask[], opts: PlantOptions)
 }
 
 /** Editing tasks as jsonl rows (snake_case, like the benchmarks). */
-export function editTasksToJsonl(tasks: readonly EditTask[]): string {
+export function editTasksToJsonl(tasks: readonly PlantedTask[]): string {
   return tasks
     .map((t) =>
       JSON.stringify({
@@ -164,29 +145,11 @@ export function editTasksToJsonl(tasks: readonly EditTask[]): string {
     .join('');
 }
 
-export function parseEditTasks(text: string, source = 'edit tasks'): EditTask[] {
-  const out: EditTask[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    const where = `${source}:${i + 1}`;
-    const r = JSON.parse(line) as Record<string, unknown>;
-    for (const f of ['task_id', 'source_task_id', 'before', 'after', 'test', 'instruction'])
-      if (typeof r[f] !== 'string') throw new Error(`${where}: field "${f}" must be a string`);
-    if (r.language !== 'python')
-      throw new Error(`${where}: field "language" must be "python", got ${JSON.stringify(r.language)}`);
-    out.push({
-      taskId: r.task_id as string,
-      sourceTaskId: r.source_task_id as string,
-      language: 'python',
-      entryPoint: typeof r.entry_point === 'string' ? r.entry_point : null,
-      instruction: r.instruction as string,
-      before: r.before as string,
-      after: r.after as string,
-      test: r.test as string,
-      bug: r.bug as EditTask['bug'],
-      plant: r.plant as EditTask['plant'],
-    });
+/** Parse `eval plant` output (see readEditTasks for every editing format). */
+export function parseEditTasks(text: string, source = 'edit tasks'): PlantedTask[] {
+  return parseEditRows(text, { source }).map((t, i) => {
+    if (t.format !== 'planted')
+      throw new Error(`${source}: row ${i + 1} (${t.taskId}) is ${t.format}, not an \`eval plant\` row`);
+    return t as PlantedTask;
   });
-  if (out.length === 0) throw new Error(`${source}: no editing tasks found`);
-  return out;
 }

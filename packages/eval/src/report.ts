@@ -10,11 +10,21 @@ export function writeFileAtomic(file: string, data: string): void {
   renameSync(tmp, file);
 }
 
+/** The report as JSON, without the per-sample records (those go to writeSamples' jsonl). */
 export function writeReport(file: string, report: ScoreReport): void {
-  writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+  const { samples, ...rest } = report;
+  writeFileAtomic(file, `${JSON.stringify({ ...rest, samplesSaved: samples.length }, null, 2)}\n`);
 }
 
-/** Failing samples as jsonl (task, sample, status, stderr tail), for reading what went wrong. */
+/**
+ * Every sample as jsonl: task, sample index, passed, reason, the generator's output and the program
+ * that was run — the outputs behind the score, saved with it.
+ */
+export function writeSamples(file: string, report: ScoreReport): void {
+  writeFileAtomic(file, report.samples.map((s) => `${JSON.stringify(s)}\n`).join(''));
+}
+
+/** Failing samples as jsonl (task, sample, status, reason, stderr tail, output, program), for reading what went wrong. */
 export function writeFailures(file: string, report: ScoreReport): void {
   writeFileAtomic(file, report.failures.map((f) => `${JSON.stringify(f)}\n`).join(''));
 }
@@ -40,7 +50,7 @@ export function formatTable(reports: readonly ScoreReport[]): string {
   ];
   const rows = reports.map((r) => [
     path.basename(r.benchmark),
-    r.kind,
+    r.editMode ? `edit ${r.editMode}` : r.kind,
     r.languages.join(','),
     String(r.tasks),
     String(r.samplesPerTask),

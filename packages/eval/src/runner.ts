@@ -2,6 +2,8 @@ import os from 'node:os';
 
 import { GenerateOptions, Generator } from './generator';
 import { meanPassAtK } from './pass-at-k';
+import type { EditMode, EditRequest } from './edit-prompt';
+import type { FailureKind, FailureReason } from './outcome';
 import { Pool } from './pool';
 import { fnv1a } from './rng';
 import {
@@ -12,6 +14,7 @@ import {
   SandboxLimits,
   probeSandbox,
   runProgram,
+  withEpilogue,
 } from './sandbox';
 import { Language } from './types';
 
@@ -21,6 +24,8 @@ export interface SampleItem {
   language: Language;
   mode: GenerateOptions['mode'];
   prompt: string;
+  /** Editing tasks: passed to the generator with the prompt. */
+  edit?: EditRequest;
   program(text: string): Program;
 }
 
@@ -29,6 +34,8 @@ export interface SampleResult {
   sample: number;
   status: RunStatus | 'error';
   passed: boolean;
+  /** Why it failed (null when passed; 'error': the answer could not be made into a program). */
+  reason: FailureReason | null;
   exitCode: number | null;
   signal: string | null;
   ms: number;
@@ -37,6 +44,10 @@ export interface SampleResult {
   tokens: number;
   forwards: number;
   genSeconds: number;
+  /** The generator's answer (for a regenerated edit: what the model wrote). */
+  output: string;
+  /** The program that was run (answer, tests and harness), or null when none could be built. */
+  program: string | null;
 }
 
 export interface Throughput {
@@ -50,6 +61,8 @@ export interface Throughput {
 
 export interface ScoreReport {
   kind: 'pass@k' | 'edit';
+  /** Editing: how the model edited (in place, or regenerating the function). */
+  editMode?: EditMode;
   benchmark: string;
   languages: Language[];
   tasks: number;
@@ -62,11 +75,17 @@ export interface ScoreReport {
   generator: { name: string; settings: Record<string, unknown> };
   throughput: Throughput;
   sandbox: { capabilities: SandboxCapabilities; limits: SandboxLimits; concurrency: number };
+  /** How the machine's cores were shared: sandbox workers beside the generator's threads. */
+  cores: { available: number; sandboxWorkers: number; generatorThreads: number | null };
   seed: number;
   wallSeconds: number;
   startedAt: string;
   perTask: Array<{ taskId: string; n: number; c: number }>;
+  /** Failed samples by reason. */
+  reasons: Partial<Record<FailureKind | 'error', number>>;
   failures: SampleResult[];
+  /** Every sample, in task order: the answers and programs behind the scores. */
+  samples: SampleResult[];
 }
 
 export interface ScoreOptions {
@@ -77,6 +96,8 @@ export interface ScoreOptions {
   seed?: number;
   limits?: Partial<SandboxLimits>;
   concurrency?: number;
+  /** The generator's compute threads, recorded with the scores (see shareCores). */
+  generatorThreads?: number;
   onProgress?: (done: number, total: number, passed: number) => void;
 }
 
@@ -106,10 +127,14 @@ export async function scoreSamples(
   let passed = 0;
   const results: SampleResult[] = [];
   const running: Promise<void>[] = [];
+  // programs submitted and not finished: generation goes on while up to `concurrency` run and one
+  // more waits, so the model never idles on a test run (with one worker, the old wait-for-a-free-slot
+  // left the model idle during every run)
+  const outstanding = new Set<Promise<void>>();
   let firstError: unknown;
   for (const item of items) {
     for (let s = 0; s < samples; s++) {
-      await pool.idle();
+      while (outstanding.size > concurrency) await Promise.race(outstanding);
       if (firstError) break;
       const gen = await opts.generator.generate(item.prompt, {
         taskId: item.taskId,
@@ -117,6 +142,7 @@ export async function scoreSamples(
         mode: item.mode,
         sample: s,
         seed: fnv1a(`${seed}:${item.taskId}:${s}`),
+        edit: item.edit,
       });
       const base = {
         taskId: item.taskId,
@@ -124,46 +150,52 @@ export async function scoreSamples(
         tokens: gen.tokens,
         forwards: gen.forwards,
         genSeconds: gen.seconds,
+        output: gen.raw ?? gen.text,
       };
-      running.push(
-        pool
-          .run(async (slot) => {
-            let r: SampleResult;
-            let program: Program | undefined;
-            try {
-              program = item.program(gen.text);
-            } catch (e) {
-              r = {
-                ...base,
-                status: 'error',
-                passed: false,
-                exitCode: null,
-                signal: null,
-                ms: 0,
-                stderrTail: String((e as Error).message),
-              };
-            }
-            if (program) {
-              const run = await runProgram(program, { limits, slot });
-              r = {
-                ...base,
-                status: run.status,
-                passed: run.status === 'passed',
-                exitCode: run.exitCode,
-                signal: run.signal,
-                ms: run.ms,
-                stderrTail: tail(run.stderr),
-              };
-            }
-            results.push(r!);
-            done++;
-            if (r!.passed) passed++;
-            opts.onProgress?.(done, total, passed);
-          })
-          .catch((e) => {
-            firstError ??= e;
-          }),
-      );
+      const job: Promise<void> = pool
+        .run(async (slot) => {
+          let r: SampleResult;
+          let program: Program | undefined;
+          try {
+            program = item.program(gen.text);
+          } catch (e) {
+            r = {
+              ...base,
+              status: 'error',
+              passed: false,
+              reason: { kind: 'exception', detail: `no program: ${(e as Error).message}` },
+              program: null,
+              exitCode: null,
+              signal: null,
+              ms: 0,
+              stderrTail: String((e as Error).message),
+            };
+          }
+          if (program) {
+            const run = await runProgram(program, { limits, slot });
+            r = {
+              ...base,
+              status: run.status,
+              passed: run.status === 'passed',
+              reason: run.reason,
+              program: withEpilogue(program),
+              exitCode: run.exitCode,
+              signal: run.signal,
+              ms: run.ms,
+              stderrTail: tail(run.stderr),
+            };
+          }
+          results.push(r!);
+          done++;
+          if (r!.passed) passed++;
+          opts.onProgress?.(done, total, passed);
+        })
+        .catch((e) => {
+          firstError ??= e;
+        })
+        .finally(() => outstanding.delete(job));
+      outstanding.add(job);
+      running.push(job);
     }
   }
   await Promise.all(running);
@@ -183,6 +215,13 @@ export async function scoreSamples(
   const forwards = results.reduce((a, r) => a + r.forwards, 0);
   const generateSeconds = results.reduce((a, r) => a + r.genSeconds, 0);
   const order = new Map(items.map((it, i) => [it.taskId, i]));
+  const sorted = [...results].sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)! || a.sample - b.sample);
+  const reasons: ScoreReport['reasons'] = {};
+  for (const r of sorted) {
+    if (r.passed) continue;
+    const k = r.status === 'error' ? 'error' : (r.reason?.kind ?? 'error');
+    reasons[k] = (reasons[k] ?? 0) + 1;
+  }
   return {
     kind,
     benchmark: opts.benchmark,
@@ -202,12 +241,17 @@ export async function scoreSamples(
       tokensPerSecond: generateSeconds > 0 && tokens > 0 ? tokens / generateSeconds : null,
     },
     sandbox: { capabilities, limits, concurrency },
+    cores: {
+      available: os.cpus().length,
+      sandboxWorkers: concurrency,
+      generatorThreads: opts.generatorThreads ?? null,
+    },
     seed,
     wallSeconds: Number(process.hrtime.bigint() - t0) / 1e9,
     startedAt,
     perTask,
-    failures: results
-      .filter((r) => !r.passed)
-      .sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)! || a.sample - b.sample),
+    reasons,
+    failures: sorted.filter((r) => !r.passed),
+    samples: sorted,
   };
 }

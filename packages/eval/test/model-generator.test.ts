@@ -86,6 +86,8 @@ test('editing evaluation with the model generator: a frozen model answers the br
     before: after.replace('x < limit', 'x <= limit'),
     after,
     test: t.test,
+    head: t.prompt,
+    format: 'planted',
     bug: { kind: 'compare', rule: 'test', line: 0, offset: 0, from: '<', to: '<=' },
     plant: {
       seed: 0,

@@ -1,5 +1,5 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 
 import { probeSandbox, sandboxUid, processesOfUid, runProgram } from '../src';
 
@@ -8,9 +8,24 @@ const py = (source: string) => ({ runtime: 'python' as const, source });
 
 test('the sandbox reports what it could set up', () => {
   // on the development machine (root, util-linux) everything is available; elsewhere notes say what is not
-  if (!caps.networkIsolated || !caps.uidDrop) console.warn(`sandbox notes: ${caps.notes.join('; ')}`);
+  if (!caps.networkIsolated || !caps.uidDrop || !caps.mountIsolated)
+    console.warn(`sandbox notes: ${caps.notes.join('; ')}`);
   expect(caps.python).toBeTruthy();
   expect(caps.networkIsolated || caps.notes.some((n) => /network/.test(n))).toBe(true);
+  expect(caps.mountIsolated || caps.notes.some((n) => /mount namespace/.test(n))).toBe(true);
+  if (caps.mountIsolated) expect(caps.hidden).toContain('/root');
+});
+
+test('the interpreter recorded is the one that runs the programs', async () => {
+  const r = await runProgram(py('import sys\nprint(sys.executable, sys.version.split()[0], sys.prefix)\n'));
+  expect(r.stdout.trim()).toBe(`${caps.python!.executable} ${caps.python!.version} ${caps.python!.prefix}`);
+  // the user's python3 (pyenv shims included) is the one measured, not a system fallback
+  const host = spawnSync(process.env.SD_EVAL_PYTHON || 'python3', ['-c', 'import sys; print(sys.version.split()[0])'], {
+    encoding: 'utf8',
+  });
+  expect(caps.python!.version).toBe(host.stdout.trim());
+  const js = await runProgram({ runtime: 'node', source: 'console.log(process.version)\n' });
+  expect(js.stdout.trim()).toBe(caps.node.version);
 });
 
 test('a correct program passes and a wrong one fails', async () => {
@@ -20,12 +35,14 @@ test('a correct program passes and a wrong one fails', async () => {
   const bad = await runProgram(py('assert sum(range(5)) == 11\n'));
   expect(bad.status).toBe('failed');
   expect(bad.stderr).toMatch(/AssertionError/);
+  expect(bad.reason).toEqual({ kind: 'assertion', detail: 'AssertionError' });
 });
 
 test('an infinite loop is killed at its time limit and counts as a failure', async () => {
   const t0 = Date.now();
   const r = await runProgram(py('while True:\n    pass\n'), { limits: { timeoutMs: 1000 } });
   expect(r.status).toBe('timeout');
+  expect(r.reason?.kind).toBe('timeout');
   expect(Date.now() - t0).toBeLessThan(4000);
 });
 
@@ -42,20 +59,6 @@ test('a program allocating without bound is stopped by its memory limit', async 
     { limits: { timeoutMs: 20_000, memoryMb: 256 } },
   );
   expect(js.status).toBe('failed');
-});
-
-test('a fork bomb is contained and leaves no process behind', async () => {
-  const slot = 3;
-  const t0 = Date.now();
-  const r = await runProgram(
-    py('import os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.01)\n'),
-    { limits: { timeoutMs: 1500, maxProcs: 32 }, slot },
-  );
-  expect(r.status === 'timeout' || r.status === 'failed').toBe(true);
-  expect(Date.now() - t0).toBeLessThan(8000);
-  if (caps.uidDrop) expect(processesOfUid(sandboxUid(slot))).toEqual([]);
-  // the machine still runs programs afterwards
-  expect((await runProgram(py('print(1)\n'), { slot })).status).toBe('passed');
 });
 
 // Leftovers are found by the sandbox's own uid, which it only has as root: elsewhere the test is
@@ -76,28 +79,6 @@ uidTest('a background process left behind is killed when the program ends', asyn
   expect(processesOfUid(sandboxUid(slot))).toEqual([]);
 });
 
-// Declared skipped, with the reason, where the sandbox cannot isolate the network here.
-const netTest = caps.networkIsolated
-  ? test
-  : (name: string, fn: () => Promise<void>) =>
-      test.skip(`${name} [skipped: unshare --net is not available here (not root, or no user namespaces)]`, fn);
-netTest('a program cannot open a network connection', async () => {
-  // a server on this machine's loopback: reachable from outside the sandbox, not from inside
-  const server = net.createServer((s) => s.end('hello'));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  try {
-    const src = `import socket\ns = socket.create_connection(("127.0.0.1", ${port}), timeout=3)\nprint(s.recv(5))\n`;
-    const r = await runProgram(py(src), { limits: { timeoutMs: 5000 } });
-    expect(r.status).toBe('failed');
-    expect(r.stderr).toMatch(/Network is unreachable|Connection refused|OSError/);
-    const ext = await runProgram(py('import socket\nsocket.create_connection(("1.1.1.1", 80), timeout=3)\n'));
-    expect(ext.status).toBe('failed');
-  } finally {
-    server.close();
-  }
-});
-
 test('scratch directory is fresh, removed afterwards, and the environment is minimal', async () => {
   process.env.SD_EVAL_TEST_SECRET = 'do-not-leak';
   const r = await runProgram(
@@ -114,9 +95,10 @@ test('scratch directory is fresh, removed afterwards, and the environment is min
   expect(seen.env).toContain('PATH');
 });
 
-test('output is captured up to the cap', async () => {
+test('output is captured up to the cap, and the run still counts as completed', async () => {
   const r = await runProgram(py('import sys\nsys.stdout.write("x" * 1000000)\n'), { limits: { maxOutputBytes: 1000 } });
   expect(r.status).toBe('passed');
+  expect(r.completed).toBe(true);
   expect(r.stdout.length).toBe(1000);
   expect(r.truncated).toBe(true);
 });
@@ -124,4 +106,16 @@ test('output is captured up to the cap', async () => {
 test('bad limits give a clear error', async () => {
   await expect(runProgram(py('pass'), { limits: { timeoutMs: 0 } })).rejects.toThrow(/timeoutMs/);
   await expect(runProgram({ runtime: 'ruby' as never, source: '' })).rejects.toThrow(/program.runtime/);
+  await expect(runProgram(py('pass'), { limits: { maxFiles: 0 } })).rejects.toThrow(/maxFiles/);
+});
+
+test('a blocked event loop does not turn a finished program into a timeout', async () => {
+  const p = runProgram({ runtime: 'python', source: 'print(1)\n' }, { limits: { timeoutMs: 1000 } });
+  const t0 = Date.now();
+  // the generator's forwards block the loop like this
+  let spins = 0;
+  while (Date.now() - t0 < 2500) spins++;
+  expect(spins).toBeGreaterThan(0);
+  const r = await p;
+  expect(r.status).toBe('passed');
 });

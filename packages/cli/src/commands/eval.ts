@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
@@ -22,22 +22,19 @@ import {
   formatTable,
   heldOutFromDataset,
   heldOutFromFolder,
-  parseEditTasks,
   plantBugs,
   probeSandbox,
   readBenchmark,
-  referenceEditGenerator,
   referenceGenerator,
-  runEditing,
   runPassAtK,
   runSuite,
-  unchangedEditGenerator,
   writeFailures,
   writeFileAtomic,
   writeReport,
 } from '@seed-diffusion/eval';
 import type { SamplerOptions } from '@seed-diffusion/sampler';
 
+import { editCommand } from './eval-edit';
 import { loadModelDir } from './generate';
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
@@ -576,63 +573,6 @@ function plantCommand(): Command {
           wall_s: Number(((Date.now() - t0) / 1000).toFixed(2)),
           out,
         }),
-      );
-    });
-}
-
-function editCommand(): Command {
-  return new Command('edit')
-    .description(
-      'score code-editing tasks (from `eval plant`): --answer fixes (must pass all) or unchanged (must pass none)',
-    )
-    .requiredOption('--tasks <file>', 'editing tasks jsonl written by `eval plant`')
-    .option(
-      '--answer <who>',
-      "without --model: fixes (each task's reference program) or unchanged (the broken program)",
-    )
-    .addHelpText(
-      'after',
-      "\nAlso takes eval's --out, --limit, --timeout, --memory, --concurrency, and --model DIR with\n" +
-        '--edit-block, --edit-threshold, --edit-iterations: the model re-reads the broken program block by\n' +
-        'block and rewrites the tokens it is sure are wrong (self-correction; substitutions only).',
-    )
-    .action(async (_o: unknown, self: Command) => {
-      const o = self.optsWithGlobals() as SandboxFlags &
-        ModelFlags & {
-          tasks: string;
-          answer?: string;
-          limit?: string;
-          out?: string;
-        };
-      if (o.model !== undefined && o.answer !== undefined)
-        throw new Error('eval edit: give --model DIR or --answer, not both');
-      if (o.model === undefined && o.answer !== 'fixes' && o.answer !== 'unchanged')
-        throw new Error(`eval edit: --answer must be fixes or unchanged (or give --model DIR), got ${o.answer}`);
-      const { limits, concurrency } = sandboxOptions(o);
-      const tasks = parseEditTasks(readFileSync(o.tasks, 'utf8'), o.tasks).slice(0, positiveInt(o.limit, '--limit'));
-      const generator =
-        o.model !== undefined
-          ? modelGenerator(o)
-          : o.answer === 'fixes'
-            ? referenceEditGenerator(tasks)
-            : unchangedEditGenerator(tasks);
-      const bar = progressBar('edit');
-      let report: ScoreReport;
-      try {
-        report = await runEditing(tasks, {
-          generator,
-          benchmark: o.tasks,
-          limits,
-          concurrency,
-          onProgress: (d, t, p) => bar.update(d, t, p),
-        });
-      } finally {
-        bar.stop();
-      }
-      finish(
-        report,
-        o.out ?? defaultOut(o.tasks, `edit-${o.model !== undefined ? 'model-' : ''}${generator.name}`),
-        o.model !== undefined ? { model: path.resolve(o.model) } : {},
       );
     });
 }

@@ -1,0 +1,75 @@
+// Flag parsing shared by the `eval` subcommands that live in their own files: numbers with errors
+// that name the flag, sandbox limits, and the progress bar. (eval.ts keeps its own copies for now,
+// so that branches editing it merge cleanly; they are the same rules.)
+import { SingleBar } from 'cli-progress';
+
+import type { SandboxLimits } from '@seed-diffusion/eval';
+
+export function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${value}`);
+  return n;
+}
+
+export function nonNegativeInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be an integer >= 0, got ${value}`);
+  return n;
+}
+
+export function positiveNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`${flag} must be a positive number, got ${value}`);
+  return n;
+}
+
+export function unitNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new Error(`${flag} must be a number in [0, 1], got ${value}`);
+  return n;
+}
+
+export interface SandboxFlags {
+  timeout?: string;
+  memory?: string;
+  concurrency?: string;
+}
+
+export function sandboxLimits(o: SandboxFlags): Partial<SandboxLimits> {
+  const timeout = positiveNumber(o.timeout, '--timeout');
+  const memory = positiveInt(o.memory, '--memory');
+  const limits: Partial<SandboxLimits> = {};
+  if (timeout !== undefined) limits.timeoutMs = timeout * 1000;
+  if (memory !== undefined) limits.memoryMb = memory;
+  return limits;
+}
+
+/** A progress bar on stderr with the pass count, rate and ETA (also when piped). */
+export function progressBar(label: string) {
+  const bar = new SingleBar({
+    format: `${label} [{bar}] {value}/{total} | {passed} passed | {duration_formatted} elapsed | eta {eta_formatted}`,
+    hideCursor: true,
+    stream: process.stderr,
+    // piped or in a log: a plain progress line every 10 s instead of nothing
+    noTTYOutput: true,
+    notTTYSchedule: 10000,
+    etaBuffer: 50,
+  });
+  let started = false;
+  return {
+    update(done: number, total: number, passed: number) {
+      if (!started) {
+        bar.start(total, 0, { passed: 0 });
+        started = true;
+      }
+      bar.update(done, { passed });
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
