@@ -51,7 +51,41 @@ export abstract class Backend {
   abstract alloc(dtype: DType, length: number): Tensor;
   /** Returns a tensor's memory to the backend (a no-op where the GC owns it). Views are not freed. */
   abstract free(t: Tensor): void;
-  abstract sliceTensor(t: Tensor, offset: number, length: number): Tensor;
+
+  /**
+   * A view of `length` elements of `t` from element `offset`. Checked here for every backend, so no
+   * public path makes a view larger than its storage.
+   */
+  sliceTensor(t: Tensor, offset: number, length: number): Tensor {
+    if (!t || t.backend !== this) throw new Error(`sliceTensor: not a tensor of the ${this.name} backend`);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw new RangeError(`sliceTensor: offset ${offset} and length ${length} must be integers >= 0`);
+    }
+    if (offset + length > t.length) {
+      throw new RangeError(`sliceTensor: [${offset}, ${offset + length}) is outside a tensor of ${t.length} elements`);
+    }
+    return this.sliceView(t, offset, length);
+  }
+  /** The backend's view construction (bounds already checked by sliceTensor). */
+  protected abstract sliceView(t: Tensor, offset: number, length: number): Tensor;
+
+  // The safety net for memory the GC does not own (WASM, CUDA): an allocation whose Tensor is
+  // collected without free() is released then. dispose()/free() are the mechanism; this only
+  // keeps a forgotten one from leaking forever.
+  private registry: FinalizationRegistry<unknown> | null = null;
+  /** Registers an allocation with the safety net (backends whose memory the GC does not own). */
+  protected track(t: Tensor): Tensor {
+    this.registry ??= new FinalizationRegistry((handle) => this.release(handle));
+    this.registry.register(t, t.handle, t);
+    return t;
+  }
+  protected untrack(t: Tensor): void {
+    this.registry?.unregister(t);
+  }
+  /** Frees an allocation by its handle (called by the safety net). */
+  protected release(_handle: unknown): void {
+    // memory owned by the GC: nothing to do
+  }
   /** Host view of a tensor's memory (CPU, WASM). */
   abstract view(t: Tensor): HostArray;
   /** What the raw kernels take for a tensor: a typed array (addon) or a byte address (WASM). */

@@ -14,8 +14,9 @@ export class OpError extends Error {
 /** Each named value must be an integer >= min (and fit in int32). */
 export function checkInt(op: string, values: Record<string, number>, min = 0): void {
   for (const [name, v] of Object.entries(values)) {
-    if (!Number.isInteger(v) || v < min || v > 0x7fffffff) {
-      throw new OpError(op, `${name} must be an integer >= ${min}, got ${v}`);
+    if (!Number.isInteger(v) || v < min) throw new OpError(op, `${name} must be an integer >= ${min}, got ${v}`);
+    if (v > 0x7fffffff) {
+      throw new OpError(op, `${name} = ${v} exceeds 2^31 - 1, the largest count or position the kernels take`);
     }
   }
 }

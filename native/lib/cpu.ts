@@ -44,7 +44,8 @@ export class CpuBackend extends Backend {
   ) {
     super();
     this.k = addon;
-    const info = addon.cpu_isa();
+    // An addon built before runtime dispatch (an older prebuilt) has no cpu_isa: one variant.
+    const info = typeof addon.cpu_isa === 'function' ? addon.cpu_isa() : { isa: 'native', supported: [] };
     if (!activeIsa.has(addon)) activeIsa.set(addon, info.isa);
     this.pin = info.isa === 'native' ? 'native' : (isa ?? activeIsa.get(addon) ?? info.isa);
     this.isa = this.pin;
@@ -60,14 +61,14 @@ export class CpuBackend extends Backend {
     return this.pin;
   }
   set isa(want: string) {
-    if (want === 'native' && this.addon.cpu_isa().isa === 'native') return;
+    if (want === 'native' && this.pin === 'native') return;
     this.addon.cpu_isa(want); // throws, naming the variants this CPU runs, if it cannot
     activeIsa.set(this.addon, want);
     this.pin = want;
   }
   /** The kernel variants this CPU can run (empty for builds without dispatch). */
   get isaSupported(): string[] {
-    return this.addon.cpu_isa().supported;
+    return this.pin === 'native' ? [] : this.addon.cpu_isa().supported;
   }
   private select(): void {
     if (this.pin !== 'native' && activeIsa.get(this.addon) !== this.pin) {
@@ -87,17 +88,34 @@ export class CpuBackend extends Backend {
   free(): void {
     // JS typed arrays belong to the garbage collector.
   }
-  sliceTensor(t: Tensor, offset: number, length: number): Tensor {
-    const arr = (t.handle as HostArray).subarray(offset, offset + length);
+  protected sliceView(t: Tensor, offset: number, length: number): Tensor {
+    const arr = this.checked(t).subarray(offset, offset + length);
     return new Tensor(this, t.dtype, length, arr, t.base ?? t);
   }
+  /** A tensor's handle must be a typed array of its dtype holding exactly its length (no forged views). */
+  private checked(t: Tensor): HostArray {
+    const h = t.handle;
+    const ok =
+      t.dtype === 'f32'
+        ? h instanceof Float32Array
+        : t.dtype === 'i32'
+          ? h instanceof Int32Array
+          : h instanceof Uint16Array;
+    if (!ok || (h as HostArray).length !== t.length) {
+      throw new RangeError(
+        `cpu: a ${t.dtype} tensor of ${t.length} elements whose storage is ` +
+          `${ok ? `${(h as HostArray).length} elements` : 'not a typed array of its dtype'} (a forged tensor)`,
+      );
+    }
+    return h as HostArray;
+  }
   view(t: Tensor): HostArray {
-    return t.handle as HostArray;
+    return this.checked(t);
   }
   protected ref(t: Tensor | null): unknown {
     if (t === null) return null;
     if (t.backend !== this) throw new Error(`a tensor of the ${t.backend.name} backend was passed to the cpu backend`);
-    return t.handle;
+    return this.checked(t);
   }
   get numThreads(): number {
     return this.addon.get_num_threads();

@@ -138,14 +138,40 @@ export class CudaBackend extends Backend {
     const bytes = Math.max(length, 1) * dtypeBytes(dtype);
     const ptr = this.cuda.alloc(bytes);
     this.cuda.memset(ptr, 0, bytes);
-    return new Tensor(this, dtype, length, ptr);
+    this.live.set(ptr, bytes);
+    return this.track(new Tensor(this, dtype, length, ptr));
   }
   free(t: Tensor): void {
     if (t.backend !== this) throw new Error(`free: a tensor of the ${t.backend.name} backend was passed to cuda`);
     if (t.base) return; // views share their allocation's memory
-    this.cuda.free(t.handle as number);
+    const ptr = t.handle as number;
+    if (!this.live.delete(ptr)) throw new Error(`free: device address ${ptr} is not a live allocation (freed twice?)`);
+    this.untrack(t);
+    this.cuda.free(ptr);
   }
-  sliceTensor(t: Tensor, offset: number, length: number): Tensor {
+  protected override release(handle: unknown): void {
+    if (this.live.delete(handle as number)) this.cuda.free(handle as number);
+  }
+  /** Device allocations by address, with their sizes: a tensor must lie inside one of them. */
+  private readonly live = new Map<number, number>();
+  private checkLive(t: Tensor): number {
+    const base = t.base ?? t;
+    const size = this.live.get(base.handle as number);
+    const ptr = t.handle as number;
+    const start = base.handle as number;
+    if (
+      size === undefined ||
+      !Number.isInteger(ptr) ||
+      ptr < start ||
+      ptr + t.length * dtypeBytes(t.dtype) > start + size
+    ) {
+      throw new RangeError(
+        `cuda: a ${t.dtype} tensor of ${t.length} elements at ${String(ptr)} is not inside a live allocation (forged, or freed)`,
+      );
+    }
+    return ptr;
+  }
+  protected sliceView(t: Tensor, offset: number, length: number): Tensor {
     return new Tensor(this, t.dtype, length, (t.handle as number) + offset * dtypeBytes(t.dtype), t.base ?? t);
   }
   view(): HostArray {
@@ -161,18 +187,18 @@ export class CudaBackend extends Backend {
     if (src.length === 0) return;
     const arr = hostArray(t.dtype, src.length);
     arr.set(src);
-    this.cuda.upload((t.handle as number) + offset * dtypeBytes(t.dtype), arr);
+    this.cuda.upload(this.checkLive(t) + offset * dtypeBytes(t.dtype), arr);
   }
   override read(t: Tensor): HostArray {
     const out = hostArray(t.dtype, t.length);
-    if (t.length > 0) this.cuda.download(out, t.handle as number);
+    if (t.length > 0) this.cuda.download(out, this.checkLive(t));
     else this.cuda.sync();
     return out;
   }
   protected ref(t: Tensor | null): unknown {
     if (t === null) return null;
     if (t.backend !== this) throw new Error(`a tensor of the ${t.backend.name} backend was passed to the cuda backend`);
-    return t.handle;
+    return this.checkLive(t);
   }
   /** Waits for every queued kernel and reports any error a kernel recorded. */
   sync(): void {

@@ -12,9 +12,11 @@ export interface BackendReport {
   chosen: BackendName;
   reason: string;
   requested: string;
+  /** source: where the addon came from (SD_NATIVE_PATH, built from source, prebuilt (package)). */
   addon: {
     loaded: boolean;
     path?: string;
+    source?: string;
     error?: string;
     buildInfo?: string;
     threads?: number;
@@ -26,14 +28,28 @@ export interface BackendReport {
   cpu: { model: string; cores: number; features: string[] };
 }
 
-/** Candidate locations of the addon: SD_NATIVE_PATH, a prebuild for this platform, the local build. */
-function addonCandidates(): string[] {
+/**
+ * Candidate addons, in order: SD_NATIVE_PATH, a build from source (cmake-js, build/Release),
+ * the prebuilt of the platform package (@seed-diffusion/native-<os>-<arch>, an optional
+ * dependency installed only where it fits), a prebuilds/ folder. WASM is the last resort.
+ */
+function addonCandidates(): { path: string; source: string }[] {
   const root = path.join(__dirname, '..');
-  return [
-    process.env.SD_NATIVE_PATH,
-    path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'sd_native.node'),
-    path.join(root, 'build', 'Release', 'sd_native.node'),
-  ].filter((p): p is string => !!p);
+  const out: { path: string; source: string }[] = [];
+  if (process.env.SD_NATIVE_PATH) out.push({ path: process.env.SD_NATIVE_PATH, source: 'SD_NATIVE_PATH' });
+  out.push({ path: path.join(root, 'build', 'Release', 'sd_native.node'), source: 'built from source' });
+  const platformPkg = `@seed-diffusion/native-${process.platform}-${process.arch}`;
+  try {
+    const { addonPath } = require(platformPkg) as { addonPath: string };
+    out.push({ path: addonPath, source: `prebuilt (${platformPkg})` });
+  } catch {
+    // not installed (another platform, or --no-optional): the next candidates decide
+  }
+  out.push({
+    path: path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'sd_native.node'),
+    source: 'prebuilds/ folder',
+  });
+  return out;
 }
 
 /**
@@ -48,18 +64,18 @@ function tameOpenMp(): void {
   }
 }
 
-function loadAddon(): { addon?: AddonExports; path?: string; error: string } {
+function loadAddon(): { addon?: AddonExports; path?: string; source?: string; error: string } {
   tameOpenMp();
   // SD_NO_ADDON=1 hides the addon: the suite then runs as a user without a compiler sees it.
   if (process.env.SD_NO_ADDON === '1') return { error: 'disabled by SD_NO_ADDON=1' };
   const errors: string[] = [];
-  for (const p of addonCandidates()) {
+  for (const { path: p, source } of addonCandidates()) {
     if (!existsSync(p)) {
       errors.push(`${p}: not built`);
       continue;
     }
     try {
-      return { addon: require(p) as AddonExports, path: p, error: '' };
+      return { addon: require(p) as AddonExports, path: p, source, error: '' };
     } catch (e) {
       errors.push(`${p}: ${(e as Error).message}`);
     }
@@ -137,9 +153,11 @@ export function loadBackend(request: string = process.env.SD_BACKEND ?? 'auto'):
       ? {
           loaded: true,
           path: a.path,
+          source: a.source,
           buildInfo: a.addon.build_info(),
           threads: a.addon.get_num_threads(),
-          isa: a.addon.cpu_isa(),
+          // an addon built before runtime dispatch has no cpu_isa
+          isa: typeof a.addon.cpu_isa === 'function' ? a.addon.cpu_isa() : undefined,
         }
       : { loaded: false, error: a.error },
     wasm: { available: wasmAvailable, path: wasmPath(), error: wasmError },
@@ -191,7 +209,7 @@ export function loadBackend(request: string = process.env.SD_BACKEND ?? 'auto'):
   } else if (a.addon) {
     backend = new CpuBackend(a.addon);
     report.chosen = 'cpu';
-    report.reason = `auto: CPU addon (${a.addon.build_info()}); CUDA not used because ${cudaWhy()}`;
+    report.reason = `auto: CPU addon, ${a.source} (${a.addon.build_info()}); CUDA not used because ${cudaWhy()}`;
   } else {
     if (!wasmAvailable) throw new Error(`no backend available: addon: ${a.error}; wasm: ${wasmError}`);
     backend = new WasmBackend();

@@ -7,11 +7,16 @@ import { DType, HostArray, Tensor, dtypeBytes } from './tensor';
 interface WasmExports {
   memory: WebAssembly.Memory;
   _initialize?: () => void;
-  malloc(n: number): number;
-  free(p: number): void;
+  sd_alloc(bytes: number): number;
+  sd_free(p: number): number;
+  sd_buffer_ok(p: number, bytes: number): number;
+  sd_op_count(): number;
+  sd_op_name(i: number): number;
+  sd_call(op: number, args: number, nargs: number): number;
+  sd_call_result(): number;
+  sd_live_bytes(): number;
   sd_last_error(): number;
   sd_build_info(): number;
-  [fn: string]: unknown;
 }
 
 /** Where the module is: dist/sd_kernels.wasm of this package (or SD_WASM_PATH); works from lib/ and dist/. */
@@ -31,8 +36,8 @@ function wasiStubs(module: WebAssembly.Module): WebAssembly.Imports {
   return imports;
 }
 
-// Exports that are not status-returning ops.
-const NOT_OPS = new Set(['sd_last_error', 'sd_build_info', 'sd_get_num_threads', 'sd_set_num_threads']);
+/** Arguments of the longest op (attention_bwd has 19). */
+const MAX_ARGS = 32;
 
 /** The WebAssembly backend: the same C++ kernels, single-threaded with SIMD128. */
 export class WasmBackend extends Backend {
@@ -43,6 +48,8 @@ export class WasmBackend extends Backend {
   private f32view: Float32Array;
   private i32view: Int32Array;
   private u8view: Uint8Array;
+  /** Scratch in linear memory for sd_call's arguments (doubles). */
+  private readonly argsPtr: number;
 
   constructor(file = wasmPath()) {
     super();
@@ -53,38 +60,31 @@ export class WasmBackend extends Backend {
     this.i32view = new Int32Array(this.x.memory.buffer);
     this.u8view = new Uint8Array(this.x.memory.buffer);
     this.buildInfo = this.cString(this.x.sd_build_info());
+    this.argsPtr = this.x.sd_alloc(8 * MAX_ARGS);
     this.k = this.kernels();
   }
 
-  /** Wraps every exported sd_* op so that a non-zero status becomes a JS error. */
+  /**
+   * One function per row of the module's op table: the arguments go to sd_call, which checks every
+   * buffer against the allocation it falls in before the kernel runs; a non-zero status becomes a
+   * JS error with the module's message. Raw calls (even with forged addresses) cannot write outside
+   * a live allocation.
+   */
   private kernels(): RawKernels {
     const k: RawKernels = {};
-    for (const [name, fn] of Object.entries(this.x)) {
-      if (!name.startsWith('sd_') || typeof fn !== 'function' || NOT_OPS.has(name)) continue;
-      const op = name.slice(3);
-      k[op] = (...args: never[]) => {
-        const rc = (fn as (...a: unknown[]) => number)(...args);
-        if (rc !== 0) throw new Error(this.cString(this.x.sd_last_error()));
-        return rc;
-      };
-    }
-    // sd_attention_fwd/bwd take a struct pointer; the Backend passes the flat arguments
-    // of their _v forms (as the addon's attention_fwd/attention_bwd do).
-    for (const op of ['attention_fwd', 'attention_bwd']) if (k[`${op}_v`]) k[op] = k[`${op}_v`];
-    delete k.attention_fwd_v;
-    delete k.attention_bwd_v;
-    // sd_sumsq writes a double through a pointer; the Backend expects the value back.
-    const sumsq = this.x.sd_sumsq as ((x: number, n: number, out: number) => number) | undefined;
-    if (sumsq) {
-      k.sumsq = ((x: number, n: number) => {
-        const out = this.x.malloc(8);
-        try {
-          const rc = sumsq(x, n, out);
-          if (rc !== 0) throw new Error(this.cString(this.x.sd_last_error()));
-          return new Float64Array(this.x.memory.buffer, out, 1)[0];
-        } finally {
-          this.x.free(out);
+    const n = this.x.sd_op_count();
+    for (let i = 0; i < n; i++) {
+      const op = this.cString(this.x.sd_op_name(i));
+      k[op] = ((...args: unknown[]) => {
+        if (args.length > MAX_ARGS) throw new Error(`${op}: ${args.length} arguments`);
+        const a = new Float64Array(this.x.memory.buffer, this.argsPtr, args.length);
+        for (let j = 0; j < args.length; j++) {
+          const v = args[j];
+          a[j] = v === null || v === undefined ? 0 : typeof v === 'boolean' ? +v : (v as number);
         }
+        const rc = this.x.sd_call(i, this.argsPtr, args.length);
+        if (rc !== 0) throw new Error(this.cString(this.x.sd_last_error()));
+        return op === 'sumsq' ? this.x.sd_call_result() : rc;
       }) as never;
     }
     return k;
@@ -106,24 +106,45 @@ export class WasmBackend extends Backend {
   }
 
   alloc(dtype: DType, length: number): Tensor {
-    if (!Number.isInteger(length) || length < 0) throw new RangeError(`alloc: bad length ${length}`);
+    if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`alloc: bad length ${length}`);
     const bytes = Math.max(dtypeBytes(dtype) * length, 4);
-    const ptr = this.x.malloc(bytes);
+    if (bytes > 0xffffffff) throw new RangeError(`wasm: ${bytes} bytes exceed the 4 GiB address space`);
+    const ptr = this.x.sd_alloc(bytes);
     if (ptr === 0) throw new Error(`wasm: out of memory allocating ${bytes} bytes`);
-    this.refresh();
-    this.u8view.fill(0, ptr, ptr + bytes);
-    return new Tensor(this, dtype, length, ptr);
+    return this.track(new Tensor(this, dtype, length, ptr));
   }
   free(t: Tensor): void {
-    if (t.backend !== this || t.base) return;
-    this.x.free(t.handle as number);
+    if (t.backend !== this) throw new Error(`free: a tensor of the ${t.backend.name} backend was passed to wasm`);
+    if (t.base) return; // views share their allocation's memory
+    this.untrack(t);
+    if (this.x.sd_free(t.handle as number) !== 0) throw new Error(this.cString(this.x.sd_last_error()));
   }
-  sliceTensor(t: Tensor, offset: number, length: number): Tensor {
+  /** Releases an allocation whose Tensor was collected without dispose (the safety net). */
+  protected override release(handle: unknown): void {
+    this.x.sd_free(handle as number);
+  }
+  protected sliceView(t: Tensor, offset: number, length: number): Tensor {
     return new Tensor(this, t.dtype, length, (t.handle as number) + dtypeBytes(t.dtype) * offset, t.base ?? t);
   }
+  /** A tensor's bytes must lie inside a live allocation (the module's handle table). */
+  private checkLive(t: Tensor): number {
+    const ptr = t.handle;
+    const bytes = dtypeBytes(t.dtype) * t.length;
+    if (
+      typeof ptr !== 'number' ||
+      !Number.isInteger(ptr) ||
+      ptr % dtypeBytes(t.dtype) !== 0 ||
+      !this.x.sd_buffer_ok(ptr, bytes)
+    ) {
+      throw new RangeError(
+        `wasm: a ${t.dtype} tensor of ${t.length} elements at ${String(ptr)} is not inside a live allocation (forged, or freed)`,
+      );
+    }
+    return ptr;
+  }
   view(t: Tensor): HostArray {
+    const ptr = this.checkLive(t);
     this.refresh();
-    const ptr = t.handle as number;
     if (t.dtype === 'u16') return new Uint16Array(this.x.memory.buffer, ptr, t.length);
     const start = ptr >> 2;
     return t.dtype === 'f32'
@@ -133,7 +154,15 @@ export class WasmBackend extends Backend {
   protected ref(t: Tensor | null): unknown {
     if (t === null) return 0;
     if (t.backend !== this) throw new Error(`a tensor of the ${t.backend.name} backend was passed to the wasm backend`);
-    return t.handle;
+    return this.checkLive(t);
+  }
+  /** Bytes held by live allocations of the module (tensors not yet freed). */
+  get liveBytes(): number {
+    return this.x.sd_live_bytes();
+  }
+  /** Size of the module's linear memory (it grows, never shrinks). */
+  get memoryBytes(): number {
+    return this.x.memory.buffer.byteLength;
   }
   get numThreads(): number {
     return 1;

@@ -1,14 +1,15 @@
 // Node-API binding of the op set in include/sd_ops.h.
 //
-// Every op is exported under its name without the "sd_" prefix and with the C
-// argument order: Float32Array / Int32Array for pointers (null where the header says
-// nullable), numbers for scalars. Argument *types* are checked here; shapes and
-// buffer lengths are checked by the TypeScript boundary (native/lib/ops.ts), and
+// Every op of the op table (src/bind/op_table.h) is exported under its name without the
+// "sd_" prefix and with the C argument order: Float32Array / Int32Array / Uint16Array for
+// pointers (null where the header says nullable), numbers for scalars. Argument types and
+// every buffer's length against what the shape arguments need are checked here (the table);
 // dimensions, ids and scalars again by the C layer (sd_last_error()).
 #include <napi.h>
 
 #include <string>
 
+#include "../bind/op_table.h"
 #include "sd_ops.h"
 #ifdef SD_HAVE_CUDA
 #include "../cuda/sd_cuda.h"
@@ -17,34 +18,43 @@ void sd_register_cuda(Napi::Env env, Napi::Object exports);  // cuda_bindings.cc
 
 namespace {
 
-class Args {
+// The addon's CallArgs: typed arrays carry their length, so every buffer is checked against what
+// the op needs (src/bind/op_table.h) before a kernel sees it — also for raw calls that bypass the
+// TypeScript boundary.
+class NapiArgs final : public sdb::CallArgs {
  public:
-  Args(const Napi::CallbackInfo& info, const char* op, size_t count) : info_(info), op_(op) {
-    if (info.Length() != count)
-      throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected " +
-                                                 std::to_string(count) + " arguments, got " +
-                                                 std::to_string(info.Length()));
+  NapiArgs(const Napi::CallbackInfo& info, const char* op) : info_(info), op_(op) {}
+  size_t count() const override { return info_.Length(); }
+  sdb::Buf buffer(size_t i, sdb::Elem e, bool nullable) override {
+    static const napi_typedarray_type kType[] = {napi_float32_array, napi_int32_array,
+                                                 napi_uint16_array};
+    static const char* kName[] = {"a Float32Array", "an Int32Array", "a Uint16Array"};
+    const int k = static_cast<int>(e);
+    const Napi::Value v = info_[i];
+    if (nullable && (v.IsNull() || v.IsUndefined())) return {nullptr, 0};
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType[k])
+      bad(i, std::string(kName[k]) + (nullable ? " or null" : ""));
+    auto arr = v.As<Napi::TypedArray>();
+    void* data = arr.ArrayBuffer().Data();
+    // An empty array may have no storage at all; it is still a buffer (of 0 elements), not null.
+    static uint64_t empty = 0;
+    void* p = data ? static_cast<void*>(static_cast<uint8_t*>(data) + arr.ByteOffset())
+                   : static_cast<void*>(&empty);
+    return {p, static_cast<int64_t>(arr.ElementLength())};
   }
-  float* f32(size_t i, bool nullable = false) const {
-    return typed<float>(i, napi_float32_array, "Float32Array", nullable);
-  }
-  int32_t* i32(size_t i, bool nullable = false) const {
-    return typed<int32_t>(i, napi_int32_array, "Int32Array", nullable);
-  }
-  uint16_t* u16(size_t i, bool nullable = false) const {
-    return typed<uint16_t>(i, napi_uint16_array, "Uint16Array", nullable);
-  }
-  int integer(size_t i) const {
+  int integer(size_t i) override {
     const double d = number(i);
-    if (d != (double)(int)d) bad(i, "an int32 integer");
+    if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int)d)
+      bad(i, "an int32 integer");
     return (int)d;
   }
-  float real(size_t i) const { return (float)number(i); }
-  Napi::Env env() const { return info_.Env(); }
-  const char* op() const { return op_; }
+  float real(size_t i) override { return (float)number(i); }
+  void fail(const std::string& message) override {
+    throw Napi::RangeError::New(info_.Env(), message);
+  }
 
  private:
-  [[noreturn]] void bad(size_t i, const char* what) const {
+  [[noreturn]] void bad(size_t i, const std::string& what) const {
     throw Napi::TypeError::New(
         info_.Env(), std::string(op_) + ": argument " + std::to_string(i) + " must be " + what);
   }
@@ -52,166 +62,17 @@ class Args {
     if (!info_[i].IsNumber()) bad(i, "a number");
     return info_[i].As<Napi::Number>().DoubleValue();
   }
-  template <typename T>
-  T* typed(size_t i, napi_typedarray_type type, const char* name, bool nullable) const {
-    const Napi::Value v = info_[i];
-    if (nullable && (v.IsNull() || v.IsUndefined())) return nullptr;
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
-      bad(i, nullable ? (std::string("a ") + name + " or null").c_str() : name);
-    auto arr = v.As<Napi::TypedArray>();
-    return reinterpret_cast<T*>(static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset());
-  }
   const Napi::CallbackInfo& info_;
   const char* op_;
 };
 
-void check(const Args& a, int rc) {
-  if (rc != SD_OK) throw Napi::Error::New(a.env(), sd_last_error());
-}
-
-// ---------------------------------------------------------------- ops
-Napi::Value Matmul(const Napi::CallbackInfo& info) {
-  Args a(info, "matmul", 10);
-  check(a, sd_matmul(a.f32(0), a.f32(1), a.f32(2), a.integer(3), a.integer(4), a.integer(5),
-                     a.integer(6), a.integer(7), a.real(8), a.real(9)));
-  return info.Env().Undefined();
-}
-
-Napi::Value MatmulW16(const Napi::CallbackInfo& info) {
-  Args a(info, "matmul_w16", 11);
-  check(a, sd_matmul_w16(a.f32(0), a.u16(1), a.f32(2), a.integer(3), a.integer(4), a.integer(5),
-                         a.integer(6), a.integer(7), a.real(8), a.real(9), a.integer(10)));
-  return info.Env().Undefined();
-}
-
-Napi::Value RmsnormFwd(const Napi::CallbackInfo& info) {
-  Args a(info, "rmsnorm_fwd", 7);
-  check(a, sd_rmsnorm_fwd(a.f32(0), a.f32(1), a.f32(2), a.f32(3, true), a.integer(4), a.integer(5),
-                          a.real(6)));
-  return info.Env().Undefined();
-}
-
-Napi::Value RmsnormBwd(const Napi::CallbackInfo& info) {
-  Args a(info, "rmsnorm_bwd", 8);
-  check(a, sd_rmsnorm_bwd(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.f32(4), a.f32(5, true),
-                          a.integer(6), a.integer(7)));
-  return info.Env().Undefined();
-}
-
-Napi::Value AddBias(const Napi::CallbackInfo& info) {
-  Args a(info, "add_bias", 4);
-  check(a, sd_add_bias(a.f32(0), a.f32(1), a.integer(2), a.integer(3)));
-  return info.Env().Undefined();
-}
-
-Napi::Value BiasGrad(const Napi::CallbackInfo& info) {
-  Args a(info, "bias_grad", 4);
-  check(a, sd_bias_grad(a.f32(0), a.f32(1), a.integer(2), a.integer(3)));
-  return info.Env().Undefined();
-}
-
-Napi::Value Add(const Napi::CallbackInfo& info) {
-  Args a(info, "add", 4);
-  check(a, sd_add(a.f32(0), a.f32(1), a.f32(2), a.integer(3)));
-  return info.Env().Undefined();
-}
-
-Napi::Value Scale(const Napi::CallbackInfo& info) {
-  Args a(info, "scale", 3);
-  check(a, sd_scale(a.f32(0), a.real(1), a.integer(2)));
-  return info.Env().Undefined();
-}
-
-Napi::Value Axpy(const Napi::CallbackInfo& info) {
-  Args a(info, "axpy", 4);
-  check(a, sd_axpy(a.real(0), a.f32(1), a.f32(2), a.integer(3)));
-  return info.Env().Undefined();
-}
-
-// Returns the double (the C out-pointer becomes the return value).
-Napi::Value Sumsq(const Napi::CallbackInfo& info) {
-  Args a(info, "sumsq", 2);
-  double out = 0;
-  check(a, sd_sumsq(a.f32(0), a.integer(1), &out));
-  return Napi::Number::New(info.Env(), out);
-}
-
-Napi::Value EmbeddingFwd(const Napi::CallbackInfo& info) {
-  Args a(info, "embedding_fwd", 6);
-  check(a,
-        sd_embedding_fwd(a.i32(0), a.f32(1), a.f32(2), a.integer(3), a.integer(4), a.integer(5)));
-  return info.Env().Undefined();
-}
-
-Napi::Value EmbeddingBwd(const Napi::CallbackInfo& info) {
-  Args a(info, "embedding_bwd", 6);
-  check(a,
-        sd_embedding_bwd(a.i32(0), a.f32(1), a.f32(2), a.integer(3), a.integer(4), a.integer(5)));
-  return info.Env().Undefined();
-}
-
-Napi::Value Rope(const Napi::CallbackInfo& info) {
-  Args a(info, "rope", 9);
-  check(a, sd_rope(a.f32(0), a.i32(1), a.integer(2), a.integer(3), a.integer(4), a.integer(5),
-                   a.real(6), a.integer(7), a.integer(8)));
-  return info.Env().Undefined();
-}
-
-Napi::Value AttentionFwd(const Napi::CallbackInfo& info) {
-  Args a(info, "attention_fwd", 15);
-  check(a, sd_attention_fwd_v(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.f32(4, true), a.integer(5),
-                              a.integer(6), a.integer(7), a.integer(8), a.integer(9), a.integer(10),
-                              a.integer(11), a.integer(12), a.integer(13), a.real(14)));
-  return info.Env().Undefined();
-}
-
-Napi::Value AttentionBwd(const Napi::CallbackInfo& info) {
-  Args a(info, "attention_bwd", 19);
-  check(a, sd_attention_bwd_v(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.f32(4), a.f32(5), a.f32(6),
-                              a.f32(7), a.f32(8), a.integer(9), a.integer(10), a.integer(11),
-                              a.integer(12), a.integer(13), a.integer(14), a.integer(15),
-                              a.integer(16), a.integer(17), a.real(18)));
-  return info.Env().Undefined();
-}
-
-Napi::Value SwigluFwd(const Napi::CallbackInfo& info) {
-  Args a(info, "swiglu_fwd", 4);
-  check(a, sd_swiglu_fwd(a.f32(0), a.f32(1), a.f32(2), a.integer(3)));
-  return info.Env().Undefined();
-}
-
-Napi::Value SwigluBwd(const Napi::CallbackInfo& info) {
-  Args a(info, "swiglu_bwd", 6);
-  check(a, sd_swiglu_bwd(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.f32(4), a.integer(5)));
-  return info.Env().Undefined();
-}
-
-Napi::Value Xent(const Napi::CallbackInfo& info) {
-  Args a(info, "xent", 9);
-  check(a, sd_xent(a.f32(0), a.i32(1), a.f32(2), a.f32(3), a.f32(4, true), a.integer(5),
-                   a.integer(6), a.integer(7), a.real(8)));
-  return info.Env().Undefined();
-}
-
-Napi::Value Adamw(const Napi::CallbackInfo& info) {
-  Args a(info, "adamw", 12);
-  check(a, sd_adamw(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.integer(4), a.real(5), a.real(6),
-                    a.real(7), a.real(8), a.real(9), a.real(10), a.integer(11)));
-  return info.Env().Undefined();
-}
-
-Napi::Value KvAppend(const Napi::CallbackInfo& info) {
-  Args a(info, "kv_append", 6);
-  check(a,
-        sd_kv_append(a.f32(0), a.f32(1), a.integer(2), a.integer(3), a.integer(4), a.integer(5)));
-  return info.Env().Undefined();
-}
-
-Napi::Value DecodeRows(const Napi::CallbackInfo& info) {
-  Args a(info, "decode_rows", 13);
-  check(a, sd_decode_rows(a.f32(0), a.integer(1), a.integer(2), a.integer(3), a.integer(4),
-                          a.real(5), a.integer(6), a.real(7), a.f32(8, true), a.i32(9),
-                          a.f32(10, true), a.f32(11, true), a.f32(12, true)));
+// One function for every row of the op table; the row rides along as the function's data.
+Napi::Value CallOp(const Napi::CallbackInfo& info) {
+  const auto* row = static_cast<const sdb::OpRow*>(info.Data());
+  NapiArgs a(info, row->name);
+  const int rc = sdb::dispatch(*row, a);
+  if (rc != SD_OK) throw Napi::Error::New(info.Env(), sd_last_error());
+  if (std::string(row->name) == "sumsq") return Napi::Number::New(info.Env(), a.result);
   return info.Env().Undefined();
 }
 
@@ -223,7 +84,8 @@ Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), sd_get_num_threads());
 }
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
-  Args a(info, "set_num_threads", 1);
+  NapiArgs a(info, "set_num_threads");
+  if (a.count() != 1) a.fail("set_num_threads: expected 1 argument");
   sd_set_num_threads(a.integer(0));
   return info.Env().Undefined();
 }
@@ -274,35 +136,21 @@ Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
   if (!name.empty()) o.Set("name", name);
   if (!why.empty()) o.Set("error", why);
 #else
+#ifndef SD_CUDA_OFF_REASON  // set by CMakeLists.txt: why this build has no CUDA
+#define SD_CUDA_OFF_REASON "nvcc not found at build time"
+#endif
   o.Set("compiled", false);
   o.Set("devices", 0);
-  o.Set("error", "the addon was built without CUDA (nvcc not found at build time)");
+  o.Set("error", "the addon was built without CUDA (" SD_CUDA_OFF_REASON ")");
 #endif
   return o;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("matmul", Napi::Function::New(env, Matmul));
-  exports.Set("matmul_w16", Napi::Function::New(env, MatmulW16));
-  exports.Set("rmsnorm_fwd", Napi::Function::New(env, RmsnormFwd));
-  exports.Set("rmsnorm_bwd", Napi::Function::New(env, RmsnormBwd));
-  exports.Set("add_bias", Napi::Function::New(env, AddBias));
-  exports.Set("bias_grad", Napi::Function::New(env, BiasGrad));
-  exports.Set("add", Napi::Function::New(env, Add));
-  exports.Set("scale", Napi::Function::New(env, Scale));
-  exports.Set("axpy", Napi::Function::New(env, Axpy));
-  exports.Set("sumsq", Napi::Function::New(env, Sumsq));
-  exports.Set("embedding_fwd", Napi::Function::New(env, EmbeddingFwd));
-  exports.Set("embedding_bwd", Napi::Function::New(env, EmbeddingBwd));
-  exports.Set("rope", Napi::Function::New(env, Rope));
-  exports.Set("attention_fwd", Napi::Function::New(env, AttentionFwd));
-  exports.Set("attention_bwd", Napi::Function::New(env, AttentionBwd));
-  exports.Set("swiglu_fwd", Napi::Function::New(env, SwigluFwd));
-  exports.Set("swiglu_bwd", Napi::Function::New(env, SwigluBwd));
-  exports.Set("xent", Napi::Function::New(env, Xent));
-  exports.Set("adamw", Napi::Function::New(env, Adamw));
-  exports.Set("kv_append", Napi::Function::New(env, KvAppend));
-  exports.Set("decode_rows", Napi::Function::New(env, DecodeRows));
+  for (const sdb::OpRow& row : sdb::kOps) {
+    exports.Set(row.name,
+                Napi::Function::New(env, CallOp, row.name, const_cast<sdb::OpRow*>(&row)));
+  }
   exports.Set("build_info", Napi::Function::New(env, BuildInfo));
   exports.Set("get_num_threads", Napi::Function::New(env, GetNumThreads));
   exports.Set("set_num_threads", Napi::Function::New(env, SetNumThreads));

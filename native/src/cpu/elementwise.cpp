@@ -56,7 +56,8 @@ extern "C" int sd_sumsq(const float* x, int n, double* out) {
   SD_CHECK_PTR(op, "x", x);
   SD_CHECK_PTR(op, "out", out);
   constexpr int kChunk = 1 << 14;
-  const int chunks = (n + kChunk - 1) / kChunk;
+  // No n + kChunk - 1: it overflows for n >= 2^31 - kChunk + 1.
+  const int chunks = n / kChunk + (n % kChunk != 0);
   double total = 0;
   SD_PRAGMA_REDUCTION_SUM(total, chunks >= 4)
   for (int c = 0; c < chunks; ++c) {

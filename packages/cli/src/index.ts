@@ -2,6 +2,7 @@ import { Command } from 'commander';
 
 import { dataCommand } from './commands/data';
 import { evalCommand } from './commands/eval';
+import { fsckCommand } from './commands/fsck';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
 import { selfcheckCommand } from './commands/selfcheck';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(infoCommand());
   program.addCommand(selfcheckCommand());
+  program.addCommand(fsckCommand());
   program.addCommand(tokenizerCommand());
   program.addCommand(generateCommand());
   program.addCommand(evalCommand());

@@ -10,6 +10,9 @@ test('info --json reports the chosen backend and why', () => {
   expect(['cpu', 'wasm', 'cuda']).toContain(report.chosen);
   expect(report.reason.length).toBeGreaterThan(10);
   expect(report.cpu.cores).toBeGreaterThan(0);
+  // where the addon came from: in the repository, the build from source (SD_NO_ADDON hides it)
+  if (process.env.SD_NO_ADDON === '1') expect(report.addon.loaded).toBe(false);
+  else expect(report.addon.source).toMatch(/^(built from source|prebuilt \(@seed-diffusion\/native-|SD_NATIVE_PATH)/);
 });
 
 test('info prints one line per part', () => {

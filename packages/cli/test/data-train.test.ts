@@ -79,3 +79,26 @@ test('data build, a short training run, and --resume --extend-to continue it', (
   r = run('train', ...ftArgs.slice(0, 6), '--init', dir);
   expect(r.stderr).toMatch(/no config.json there/);
 });
+
+test('train on a dataset without validation tokens warns that no held-out loss will be measured', () => {
+  const data = path.join(dir, 'data-novalid');
+  let r = run(
+    'data',
+    'build',
+    '--src',
+    path.join(dir, 'src'),
+    '--out',
+    data,
+    '--vocab-size',
+    '300',
+    '--valid-fraction',
+    '0.0001',
+  );
+  expect(r.status).toBe(0);
+  const args = ['--data', data, '--out', path.join(dir, 'run-novalid'), '--config', 'tiny', '--steps', '1'];
+  r = run('train', ...args, '--batch', '1', '--seq', '32', '--block-sizes', '4');
+  expect(r.status).toBe(0);
+  expect(r.stderr).toMatch(
+    /warning: .*data-novalid has 0 validation tokens, fewer than one window of 32: no held-out loss/,
+  );
+});

@@ -2,7 +2,7 @@ import { maskCorrupt, type MaskOptions, type MaskResult } from './mask';
 import type { Rng } from './rng';
 import { checkIds, checkInt } from './validate';
 
-// BD3-LM vectorised training batch (techniques.md §2.2): each row becomes the 2L sequence [x_t ; x_0]
+// BD3-LM vectorised training batch (docs/techniques.md §2.2): each row becomes the 2L sequence [x_t ; x_0]
 // with positions [0..L−1, 0..L−1]; the loss is on the noisy half only. The attention topology is the
 // compute core's SD_MASK_BLOCK_DIFF (native/include/sd_ops.h): noisy block b sees noisy block b and clean
 // blocks < b, clean block b sees clean blocks <= b, blk(p) = (p mod L) / block.

@@ -1,6 +1,6 @@
 import { checkInt, checkReal } from './validate';
 
-// Seed Diffusion's two-stage curriculum (paper §3.1, techniques.md §3.1): the first 80% of diffusion
+// Seed Diffusion's two-stage curriculum (paper §3.1, docs/techniques.md §3.1): the first 80% of diffusion
 // training steps use the mask process only; the last 20% add the edit process, both terms in the loss.
 // Steps are 0-based: step s of S is in stage 2 when s >= firstEditStep(S) = ⌈editStart·S⌉.
 

@@ -2,7 +2,7 @@ import type { Rng } from './rng';
 import { TokenSampler } from './token-source';
 import { checkIds, checkInt, checkNormalize, checkReal, promptLengths, type Normalize } from './validate';
 
-// The edit-based forward process of Seed Diffusion stage 2 (paper Eq. 3–4, techniques.md §3.3):
+// The edit-based forward process of Seed Diffusion stage 2 (paper Eq. 3–4, docs/techniques.md §3.3):
 //   z_0 = x0[editable];  z_j = o_j(z_{j−1}), j = 1..k_t, o_j ∈ {sub, ins, del};  k_t = ⌊|x0_editable|·α_t⌋
 // with α_t = alphaMax·t, t ~ U(0, 1] per row (alphaMax = 0.1, the paper's range [0, 0.1]).
 // The ops act on the variable-length editable sequence (Eq. 3 literally), which is then fitted to the

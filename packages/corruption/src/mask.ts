@@ -2,7 +2,7 @@ import type { Rng } from './rng';
 import { noiseSchedule, sampleT, type NoiseSchedule, type ScheduleSpec } from './schedule';
 import { checkIds, checkInt, checkNormalize, promptLengths, type Normalize } from './validate';
 
-// The mask (absorbing-state) forward process, techniques.md §1.3 / §2.1 / §2.3:
+// The mask (absorbing-state) forward process, docs/techniques.md §1.3 / §2.1 / §2.3:
 // every eligible position is replaced by maskId independently with probability p_mask(t).
 // Eligible = not in the row's prompt and (when excludePad) not a pad. Ineligible positions are never
 // masked and get weight 0. Weights are 1/p_mask-style ELBO weights on masked positions, normalised:

@@ -1,7 +1,7 @@
 import type { Rng } from './rng';
 import { checkReal } from './validate';
 
-// Noise schedules of the mask (absorbing-state) process, techniques.md §1.1–1.3 and §2.3.
+// Noise schedules of the mask (absorbing-state) process, docs/techniques.md §1.1–1.3 and §2.3.
 // Each schedule gives the masking probability p_mask(t) and the per-masked-token ELBO weight w(t):
 //   linear    (LLaDA)            p = (1−ε)·t + ε            w = 1/p          (GUIDELINES.md forward_process)
 //   cosine                       γ = 1 − cos(πt/2), p = (1−ε)·γ + ε,  w = γ'(t)/p  (= γ'/γ when ε = 0)

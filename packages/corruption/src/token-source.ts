@@ -1,7 +1,7 @@
 import type { Rng } from './rng';
 import { checkInt } from './validate';
 
-// Where inserted and substituted tokens come from (techniques.md §3.3, [I]): uniform over the vocabulary
+// Where inserted and substituted tokens come from (docs/techniques.md §3.3, [I]): uniform over the vocabulary
 // minus forbidden special ids, or a corpus unigram distribution given as counts, sampled in O(1) with
 // Vose's alias table. Build one TokenSampler and reuse it: the alias table costs O(vocabSize).
 

@@ -72,12 +72,17 @@ test('pass@1 and pass@10 over many samples, with the sampler settings and speed 
   }
 });
 
-const HE = '/work/shared/bench-data/HumanEval.jsonl.gz';
-test('the first 5 HumanEval reference solutions pass (shared bench data, when present)', async () => {
-  if (!existsSync(HE)) {
-    console.warn(`${HE} not found: skipping the check on real HumanEval tasks`);
-    return;
-  }
+// The shared benchmark data lies beside the project (../shared/bench-data from the project
+// root, as CI provides it) or where SD_BENCH_DATA points; without it the test is declared skipped.
+const HE = path.join(
+  process.env.SD_BENCH_DATA ?? path.resolve(__dirname, '../../../../shared/bench-data'),
+  'HumanEval.jsonl.gz',
+);
+const heTest = existsSync(HE)
+  ? test
+  : (name: string, fn: () => Promise<void>) =>
+      test.skip(`${name} [skipped: no shared bench data (../shared/bench-data or SD_BENCH_DATA)]`, fn);
+heTest('the first 5 HumanEval reference solutions pass (shared bench data)', async () => {
   const tasks = readBenchmark(HE).slice(0, 5);
   const r = await runPassAtK(tasks, { generator: referenceGenerator(tasks), benchmark: HE });
   expect(r.samplesPassed).toBe(5);

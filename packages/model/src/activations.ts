@@ -35,6 +35,8 @@ export interface Activations {
   rstdf: Tensor;
   ids: Tensor;
   pos: Tensor;
+  /** Every allocation above, once (layers may share one set): what dispose frees. */
+  owned: Tensor[];
 }
 
 /** Allocates activations for `rows` token rows. */
@@ -43,28 +45,38 @@ export function allocActivations(b: Backend, c: ModelConfig, rows: number, keepA
   const qd = c.numHeads * c.headDim;
   const kvd = c.numKvHeads * c.headDim;
   const I = c.intermediateSize;
+  const owned: Tensor[] = [];
+  const own = (t: Tensor): Tensor => {
+    owned.push(t);
+    return t;
+  };
+  const f32 = (n: number) => own(b.f32(n));
   const mk = (): LayerActs => ({
-    x: b.f32(rows * d),
-    ln1: b.f32(rows * d),
-    rstd1: b.f32(rows),
-    q: b.f32(rows * qd),
-    k: b.f32(rows * kvd),
-    v: b.f32(rows * kvd),
-    att: b.f32(rows * qd),
-    lse: b.f32(rows * c.numHeads),
-    res2: b.f32(rows * d),
-    ln2: b.f32(rows * d),
-    rstd2: b.f32(rows),
-    gate: b.f32(rows * I),
-    up: b.f32(rows * I),
-    h: b.f32(rows * I),
+    x: f32(rows * d),
+    ln1: f32(rows * d),
+    rstd1: f32(rows),
+    q: f32(rows * qd),
+    k: f32(rows * kvd),
+    v: f32(rows * kvd),
+    att: f32(rows * qd),
+    lse: f32(rows * c.numHeads),
+    res2: f32(rows * d),
+    ln2: f32(rows * d),
+    rstd2: f32(rows),
+    gate: f32(rows * I),
+    up: f32(rows * I),
+    h: f32(rows * I),
   });
   const layers: LayerActs[] = [];
   const shared = keepAll ? null : mk();
   for (let l = 0; l < c.numLayers; l++) layers.push(shared ?? mk());
   // Inference: the residual stream is updated in place (x of every layer and the output alias).
-  const xOut = keepAll ? b.f32(rows * d) : layers[0].x;
-  return { rows, layers, xOut, lnf: b.f32(rows * d), rstdf: b.f32(rows), ids: b.i32(rows), pos: b.i32(rows) };
+  const xOut = keepAll ? f32(rows * d) : layers[0].x;
+  const lnf = f32(rows * d);
+  const rstdf = f32(rows);
+  const ids = own(b.i32(rows));
+  const pos = own(b.i32(rows));
+  return { rows, layers, xOut, lnf, rstdf, ids, pos, owned };
 }
 
 /** Backward scratch: one layer's worth of gradients of activations. */

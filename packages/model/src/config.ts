@@ -164,35 +164,89 @@ export function toHFConfig(c: ModelConfig): Record<string, unknown> {
   };
 }
 
-/** Reads an HF config.json object (Llama, Qwen2 and this project's fields). */
+/** Reads an HF config.json object (Llama, Qwen2 and this project's fields), strictly typed. */
 export function fromHFConfig(j: Record<string, unknown>): ModelConfig {
-  const need = (k: string): number => {
+  const show = (v: unknown) => JSON.stringify(v);
+  const absent = (k: string) => j[k] === undefined || j[k] === null;
+  const num = (k: string, d?: number): number => {
+    if (absent(k)) {
+      if (d === undefined) throw new Error(`field "${k}" is missing`);
+      return d;
+    }
     const v = j[k];
-    if (typeof v !== 'number') throw new Error(`config.json: field "${k}" is missing or not a number`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`field "${k}" must be a number, got ${show(v)}`);
     return v;
   };
-  const opt = <T>(k: string, d: T): T => (j[k] === undefined || j[k] === null ? d : (j[k] as T));
-  const eos = Array.isArray(j.eos_token_id) ? (j.eos_token_id as number[])[0] : opt('eos_token_id', 0);
+  const int = (k: string, d?: number): number => {
+    const v = num(k, d);
+    if (!Number.isSafeInteger(v)) throw new Error(`field "${k}" must be an integer, got ${show(j[k])}`);
+    return v;
+  };
+  const bool = (k: string, d: boolean): boolean => {
+    if (absent(k)) return d;
+    const v = j[k];
+    // No truthy strings: "false" is not false.
+    if (typeof v !== 'boolean') throw new Error(`field "${k}" must be true or false, got ${show(v)}`);
+    return v;
+  };
+  const str = (k: string, d: string): string => {
+    if (absent(k)) return d;
+    const v = j[k];
+    if (typeof v !== 'string') throw new Error(`field "${k}" must be a string, got ${show(v)}`);
+    return v;
+  };
+  // Features this model does not implement: reading past them would compute a different network.
+  const modelType = str('model_type', 'llama');
+  if (!['llama', 'qwen2', 'mistral'].includes(modelType)) {
+    throw new Error(`field "model_type" ${show(modelType)} is not supported (llama, qwen2)`);
+  }
+  const act = str('hidden_act', 'silu');
+  if (act !== 'silu') throw new Error(`field "hidden_act" ${show(act)} is not supported (only "silu")`);
+  if (bool('mlp_bias', false)) throw new Error('field "mlp_bias" true is not supported');
+  if (!absent('rope_scaling')) throw new Error(`field "rope_scaling" ${show(j.rope_scaling)} is not supported`);
+  if (bool('use_sliding_window', false)) throw new Error('field "use_sliding_window" true is not supported');
+  if (!absent('partial_rotary_factor') && num('partial_rotary_factor') !== 1) {
+    throw new Error(`field "partial_rotary_factor" ${show(j.partial_rotary_factor)} is not supported (only 1)`);
+  }
+  let eos: number;
+  if (Array.isArray(j.eos_token_id)) {
+    const list = j.eos_token_id as unknown[];
+    if (list.length === 0 || list.some((v) => !Number.isSafeInteger(v))) {
+      throw new Error(`field "eos_token_id" must be an integer or a non-empty list of integers, got ${show(list)}`);
+    }
+    eos = list[0] as number;
+  } else eos = int('eos_token_id', 0);
+  let blocks: number[] = [];
+  if (!absent('trained_block_sizes')) {
+    const v = j.trained_block_sizes;
+    if (!Array.isArray(v) || v.some((b) => !Number.isSafeInteger(b))) {
+      throw new Error(`field "trained_block_sizes" must be a list of integers, got ${show(v)}`);
+    }
+    blocks = v as number[];
+  }
+  const topology = str('attention_topology', 'bidir');
+  const heads = int('num_attention_heads');
+  const hidden = int('hidden_size');
   return makeConfig({
-    vocabSize: need('vocab_size'),
-    hiddenSize: need('hidden_size'),
-    numLayers: need('num_hidden_layers'),
-    numHeads: need('num_attention_heads'),
-    numKvHeads: opt('num_key_value_heads', need('num_attention_heads')),
-    headDim: opt('head_dim', undefined as unknown as number) ?? need('hidden_size') / need('num_attention_heads'),
-    intermediateSize: need('intermediate_size'),
-    maxSeqLen: opt('max_position_embeddings', 512),
-    ropeTheta: opt('rope_theta', 10000),
-    ropeInterleaved: opt('rope_interleaved', false),
-    rmsNormEps: opt('rms_norm_eps', 1e-5),
-    tieWordEmbeddings: opt('tie_word_embeddings', false),
-    qkvBias: opt('attention_bias', j.model_type === 'qwen2'),
-    maskTokenId: need('mask_token_id'),
+    vocabSize: int('vocab_size'),
+    hiddenSize: hidden,
+    numLayers: int('num_hidden_layers'),
+    numHeads: heads,
+    numKvHeads: int('num_key_value_heads', heads),
+    headDim: absent('head_dim') ? hidden / heads : int('head_dim'),
+    intermediateSize: int('intermediate_size'),
+    maxSeqLen: int('max_position_embeddings', 512),
+    ropeTheta: num('rope_theta', 10000),
+    ropeInterleaved: bool('rope_interleaved', false),
+    rmsNormEps: num('rms_norm_eps', 1e-5),
+    tieWordEmbeddings: bool('tie_word_embeddings', false),
+    qkvBias: bool('attention_bias', modelType === 'qwen2'),
+    maskTokenId: int('mask_token_id'),
     eosTokenId: eos,
-    padTokenId: opt('pad_token_id', eos),
-    shiftLogits: opt('shift_logits', false),
-    attentionTopology: opt('attention_topology', 'bidir'),
-    trainedBlockSizes: opt('trained_block_sizes', []),
-    initStd: opt('initializer_range', 0.02),
+    padTokenId: int('pad_token_id', eos),
+    shiftLogits: bool('shift_logits', false),
+    attentionTopology: topology as AttentionTopology,
+    trainedBlockSizes: blocks,
+    initStd: num('initializer_range', 0.02),
   });
 }

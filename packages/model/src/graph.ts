@@ -70,6 +70,20 @@ export class TrainGraph {
     this.loss = b.f32(R);
   }
 
+  /** Frees the graph's activations and scratch (backend memory); harmless twice. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const { hb } = this;
+    const scratch = this.scratch ? Object.values(this.scratch) : [];
+    const rest = [hb.src, hb.hsel, hb.logits, this.targets, this.weights, this.loss];
+    for (const t of [...this.acts.owned, ...rest, ...scratch]) this.b.free(t);
+    if (this.dhsel) this.b.free(this.dhsel);
+    this.scratch = null;
+    this.dhsel = null;
+  }
+  private disposed = false;
+
   /**
    * Forward + loss; with grads, also the backward, accumulating into grads (scaled by
    * gradScale through the loss gradient).

@@ -1,14 +1,35 @@
 export * from './config';
 export * from './params';
 export { KVCache } from './kvcache';
-export { Model } from './model';
+export { checkTokenizerFits } from './tokenizer-fit';
+export type { TokenizerLike } from './tokenizer-fit';
+export { Model, loadModel } from './model';
 export type { FullTopology } from './model';
 export { TrainGraph } from './graph';
 export type { GraphBatch, GraphResult, Objective } from './graph';
 export * from './safetensors';
-export { loadModel, saveModel, readConfig, namedTensors } from './checkpoint';
-export type { SaveOptions } from './checkpoint';
-export { writeFileAtomic } from './fsutil';
+export { saveModel, readConfig, readModelFolder, namedTensors, loadParamsInto, checkFits } from './checkpoint';
+export type { SaveOptions, LoadOptions, ModelLike } from './checkpoint';
+export {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  CHECKPOINTS_DIR,
+  DEFAULT_KEEP,
+  LATEST_LINK,
+  MANIFEST_FILE,
+  commitCheckpointDir,
+  latestCheckpoint,
+  listRunCheckpoints,
+  removeStaleTemporaries,
+  saveRunCheckpoint,
+  sha256File,
+  stepDirName,
+  verifyCheckpoint,
+  writeManifest,
+} from './checkpoint-dir';
+export type { CheckpointCheck, CheckpointManifest, ManifestFile } from './checkpoint-dir';
+export { writeFileAtomic, setFsFaultHook, SimulatedCrash, isTempName } from './fsutil';
+export type { FsStep } from './fsutil';
 export { Trainer, writePlot, dataFingerprint, STATE_FILE, OPTIMIZER_FILE } from './trainer';
 export type { TrainOptions, TrainProgress, StepResult, TrainerState } from './trainer';
 export { lrAt } from './lr';

@@ -18,7 +18,7 @@ export class KVCache {
   readonly hidden: Tensor | null;
 
   constructor(
-    b: Backend,
+    private readonly b: Backend,
     c: ModelConfig,
     readonly maxLen: number,
   ) {
@@ -40,6 +40,21 @@ export class KVCache {
       throw new RangeError(`KVCache.length must be an integer in [0, ${this.maxLen}], got ${n}`);
     }
     this.len = n;
+  }
+
+  private disposed = false;
+
+  /** Frees the cache's backend memory (keys, values, hidden states); harmless twice. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of [...this.k, ...this.v]) this.b.free(t);
+    if (this.hidden) this.b.free(this.hidden);
+    this.len = 0;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   reset(): void {

@@ -4,6 +4,8 @@ import type { Backend, HalfType, Tensor } from '@seed-diffusion/native';
 import { backend as defaultBackend } from '@seed-diffusion/native';
 
 import type { Activations } from './activations';
+import type { LoadOptions, SaveOptions } from './checkpoint';
+import { readModelFolder, saveModel } from './checkpoint';
 import { allocActivations, rowsOf } from './activations';
 import type { ModelConfig, ModelConfigInput } from './config';
 import { makeConfig, parameterCount } from './config';
@@ -41,15 +43,44 @@ export class Model {
     return new Model(c, initParams(c, b, seed), b);
   }
 
-  /** Loads config.json + model.safetensors (or shards) from a folder. */
-  static load(dir: string, b: Backend = defaultBackend()): Model {
-    // Lazy import: checkpoint.ts imports this file.
-    return (require('./checkpoint') as typeof import('./checkpoint')).loadModel(dir, b);
+  /**
+   * Loads config.json + model.safetensors (or shards) from a folder, strictly: see LoadOptions
+   * (unused tensors, NaN/Inf and a failed manifest are errors naming the file and tensor).
+   */
+  static load(dir: string, b: Backend = defaultBackend(), opts: LoadOptions = {}): Model {
+    const { config, host } = readModelFolder(dir, opts);
+    return new Model(config, b.from(host), b);
   }
 
   /** Writes config.json + model.safetensors (atomic per file). */
-  save(dir: string, opts: import('./checkpoint').SaveOptions = {}): void {
-    (require('./checkpoint') as typeof import('./checkpoint')).saveModel(this, dir, opts);
+  save(dir: string, opts: SaveOptions = {}): void {
+    saveModel(this, dir, opts);
+  }
+
+  private disposed = false;
+
+  /**
+   * Frees the backend memory this model owns (parameters, the 16-bit copy, inference
+   * workspaces). The model is unusable afterwards; KV caches made by newCache are freed by their
+   * own dispose. Calling it twice is harmless.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const b = this.backend;
+    this.dropHalfWeights();
+    if (this.ws) for (const t of this.ws.owned) b.free(t);
+    if (this.wsHead) {
+      b.free(this.wsHead.src);
+      b.free(this.wsHead.hsel);
+    }
+    this.ws = null;
+    this.wsHead = null;
+    b.free(this.params);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /**
@@ -335,6 +366,7 @@ export class Model {
   private workspace(n: number): Activations {
     if (!this.ws || this.ws.rows < n) {
       const rows = Math.min(this.config.maxSeqLen, Math.max(n, this.ws ? this.ws.rows * 2 : 0));
+      if (this.ws) for (const t of this.ws.owned) this.backend.free(t);
       this.ws = allocActivations(this.backend, this.config, rows, false);
     }
     return this.ws;
@@ -343,6 +375,10 @@ export class Model {
   private headBuffers(n: number): { src: Tensor; hsel: Tensor } {
     if (!this.wsHead || this.wsHead.src.length < n) {
       const rows = Math.min(this.config.maxSeqLen, Math.max(n, this.wsHead ? this.wsHead.src.length * 2 : 0));
+      if (this.wsHead) {
+        this.backend.free(this.wsHead.src);
+        this.backend.free(this.wsHead.hsel);
+      }
       this.wsHead = { src: this.backend.i32(rows), hsel: this.backend.f32(rows * this.config.hiddenSize) };
     }
     return this.wsHead;
@@ -362,4 +398,9 @@ function iota(start: number, n: number): Int32Array {
   const a = new Int32Array(n);
   for (let i = 0; i < n; i++) a[i] = start + i;
   return a;
+}
+
+/** Loads a model folder (Model.load). */
+export function loadModel(dir: string, b: Backend = defaultBackend(), opts: LoadOptions = {}): Model {
+  return Model.load(dir, b, opts);
 }

@@ -106,7 +106,7 @@ export class SafetensorsFile {
     const lenBuf = Buffer.alloc(8);
     fs.readSync(fd, lenBuf, 0, 8, 0);
     const hlen = Number(lenBuf.readBigUInt64LE());
-    if (hlen > size - 8 || hlen > 100_000_000) {
+    if (hlen < 2 || hlen > size - 8 || hlen > 100_000_000) {
       throw new Error(`${file}: header length ${hlen} exceeds the file size ${size} (truncated or not safetensors)`);
     }
     const hbuf = Buffer.alloc(hlen);
@@ -117,26 +117,57 @@ export class SafetensorsFile {
     } catch (e) {
       throw new Error(`${file}: header is not valid JSON (${(e as Error).message})`, { cause: e });
     }
+    if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+      throw new Error(`${file}: header is not a JSON object`);
+    }
     this.dataStart = 8 + hlen;
     const dataLen = size - this.dataStart;
+    const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
     for (const [name, raw] of Object.entries(header)) {
       if (name === '__metadata__') {
-        Object.assign(this.metadata, raw);
+        if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+          throw new Error(`${file}: __metadata__ must be an object of strings`);
+        }
+        for (const [k, v] of Object.entries(raw)) {
+          if (typeof v !== 'string')
+            throw new Error(`${file}: __metadata__.${k} must be a string, got ${JSON.stringify(v)}`);
+          this.metadata[k] = v;
+        }
         continue;
       }
-      const e = raw as { dtype?: string; shape?: number[]; data_offsets?: number[] };
-      if (!e.dtype || !(e.dtype in BYTES)) {
-        throw new Error(`${file}: tensor ${name} has dtype ${e.dtype}; supported: F32, F16, BF16`);
+      if (name === '') throw new Error(`${file}: a tensor has an empty name`);
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+        throw new Error(`${file}: tensor ${name}: entry must be an object {dtype, shape, data_offsets}`);
       }
-      if (!Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
-        throw new Error(`${file}: tensor ${name} lacks a shape or data_offsets`);
+      const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+      if (typeof e.dtype !== 'string' || !(e.dtype in BYTES)) {
+        throw new Error(
+          `${file}: tensor ${name} has dtype ${typeof e.dtype === 'string' ? e.dtype : JSON.stringify(e.dtype)}; supported: F32, F16, BF16`,
+        );
       }
-      const [begin, end] = e.data_offsets;
+      if (!Array.isArray(e.shape)) throw new Error(`${file}: tensor ${name}: shape is missing or not a list`);
+      e.shape.forEach((d, i) => {
+        if (!isCount(d))
+          throw new Error(`${file}: tensor ${name}: shape[${i}] = ${JSON.stringify(d)} is not an integer >= 0`);
+      });
+      if (!Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
+        throw new Error(`${file}: tensor ${name}: data_offsets must be a list [begin, end]`);
+      }
+      const [begin, end] = e.data_offsets as unknown[];
+      if (!isCount(begin) || !isCount(end)) {
+        throw new Error(
+          `${file}: tensor ${name}: data_offsets ${JSON.stringify(e.data_offsets)} must be integers >= 0`,
+        );
+      }
+      if (end < begin)
+        throw new Error(`${file}: tensor ${name}: data_offsets [${begin}, ${end}] end before they begin`);
+      const shape = e.shape as number[];
       const dtype = e.dtype as StDtype;
-      const want = numel(e.shape) * BYTES[dtype];
+      const want = numel(shape) * BYTES[dtype];
+      if (!Number.isSafeInteger(want)) throw new Error(`${file}: tensor ${name} [${shape}] is too large to address`);
       if (end - begin !== want) {
         throw new Error(
-          `${file}: tensor ${name} [${e.shape}] ${dtype} needs ${want} bytes but data_offsets span ${end - begin}`,
+          `${file}: tensor ${name} [${shape}] ${dtype} needs ${want} bytes but data_offsets span ${end - begin}`,
         );
       }
       if (end > dataLen) {
@@ -144,12 +175,39 @@ export class SafetensorsFile {
           `${file}: tensor ${name} ends at byte ${end} of the data section but the file holds only ${dataLen} (truncated)`,
         );
       }
-      this.entries.set(name, { dtype, shape: e.shape, begin, end });
+      this.entries.set(name, { dtype, shape, begin, end });
+    }
+    // As the format requires: the tensors tile the data section exactly (no overlap, no hole,
+    // nothing after the last). A header length off by a few bytes shows up here, not as garbage.
+    const sorted = [...this.entries].sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
+    let at = 0;
+    let prev = '(start of the data section)';
+    for (const [name, e] of sorted) {
+      if (e.begin < at) {
+        throw new Error(`${file}: tensor ${name} at bytes [${e.begin}, ${e.end}) overlaps ${prev} (ends at ${at})`);
+      }
+      if (e.begin > at) {
+        throw new Error(`${file}: bytes [${at}, ${e.begin}) between ${prev} and tensor ${name} belong to no tensor`);
+      }
+      at = e.end;
+      prev = `tensor ${name}`;
+    }
+    if (at !== dataLen) {
+      throw new Error(
+        `${file}: the data section has ${dataLen} bytes but the tensors cover ${at} ` +
+          `(header length ${hlen} is wrong, or the file has trailing bytes)`,
+      );
     }
   }
 
   static open(file: string): SafetensorsFile {
-    return new SafetensorsFile(file, fs.openSync(file, 'r'));
+    const fd = fs.openSync(file, 'r');
+    try {
+      return new SafetensorsFile(file, fd);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
   }
 
   /** Reads a tensor into dst (float32, length = numel), converting from the stored dtype. */
@@ -191,13 +249,46 @@ export class SafetensorsSet {
     const single = path.join(dir, `${base}.safetensors`);
     const index = path.join(dir, `${base}.safetensors.index.json`);
     if (fs.existsSync(index)) {
-      const j = JSON.parse(fs.readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> };
-      if (!j.weight_map) throw new Error(`${index}: missing "weight_map"`);
-      const names = [...new Set(Object.values(j.weight_map))];
-      const files = names.map((n) => SafetensorsFile.open(path.join(dir, n)));
-      for (const [t, f] of Object.entries(j.weight_map)) {
-        const sf = files[names.indexOf(f)];
-        if (!sf.entries.has(t)) throw new Error(`${index}: tensor ${t} is mapped to ${f}, which does not contain it`);
+      let j: { weight_map?: unknown };
+      try {
+        j = JSON.parse(fs.readFileSync(index, 'utf8'));
+      } catch (e) {
+        throw new Error(`${index}: not valid JSON (${(e as Error).message})`, { cause: e });
+      }
+      const wm = j?.weight_map;
+      if (wm === null || typeof wm !== 'object' || Array.isArray(wm)) {
+        throw new Error(`${index}: "weight_map" is missing or not an object`);
+      }
+      const map = wm as Record<string, unknown>;
+      for (const [t, f] of Object.entries(map)) {
+        if (typeof f !== 'string' || f === '' || f !== path.basename(f) || f.startsWith('.')) {
+          throw new Error(`${index}: weight_map.${t} must name a shard file in the folder, got ${JSON.stringify(f)}`);
+        }
+      }
+      const names = [...new Set(Object.values(map) as string[])];
+      const files: SafetensorsFile[] = [];
+      try {
+        for (const n of names) {
+          const p = path.join(dir, n);
+          if (!fs.existsSync(p)) throw new Error(`${index}: shard ${n} does not exist`);
+          files.push(SafetensorsFile.open(p));
+        }
+        for (const [t, f] of Object.entries(map)) {
+          const sf = files[names.indexOf(f as string)];
+          if (!sf.entries.has(t)) throw new Error(`${index}: tensor ${t} is mapped to ${f}, which does not contain it`);
+        }
+        for (const sf of files) {
+          for (const t of sf.entries.keys()) {
+            if (map[t] !== path.basename(sf.file)) {
+              throw new Error(
+                `${sf.file}: tensor ${t} is in this shard but the index maps it to ${JSON.stringify(map[t] ?? null)}`,
+              );
+            }
+          }
+        }
+      } catch (e) {
+        for (const f of files) f.close();
+        throw e;
       }
       return new SafetensorsSet(files);
     }

@@ -8,15 +8,24 @@ import { Curriculum, Rng } from '@seed-diffusion/corruption';
 import type { Tensor } from '@seed-diffusion/native';
 
 import { zero } from './activations';
+import { saveModel } from './checkpoint';
+import {
+  DEFAULT_KEEP,
+  commitCheckpointDir,
+  latestCheckpoint,
+  saveRunCheckpoint,
+  verifyCheckpoint,
+} from './checkpoint-dir';
 import { writeFileAtomic } from './fsutil';
 import { TrainGraph } from './graph';
 import { lrAt } from './lr';
-import type { Model } from './model';
+import { Model } from './model';
 import type { TrainTopology } from './objectives';
 import { buildEvalBatch, buildTrainBatch } from './objectives';
 import type { ParamViews } from './params';
 import { paramLayout, paramViews } from './params';
 import { linePlotSvg } from './plot-svg';
+import { SafetensorsFile, SafetensorsSet, saveSafetensorsSet } from './safetensors';
 import { WindowSampler } from './windows';
 import type { DataCursor } from './windows';
 
@@ -53,6 +62,8 @@ export interface TrainOptions {
   evalBlock?: number;
   /** Checkpoint every N steps (0: only at the end). Needs outDir. */
   checkpointEvery?: number;
+  /** Checkpoints kept in outDir/checkpoints (the newest and the ones before it; default 3). */
+  keepCheckpoints?: number;
   outDir?: string;
   seed?: number;
   /** tokenizer.json text written into checkpoints. */
@@ -145,7 +156,14 @@ export class Trainer {
         `train: no block size fits seqLen ${o.seqLen} (blockSizes ${JSON.stringify(o.blockSizes ?? c.trainedBlockSizes)})`,
       );
     }
-    for (const [k, v] of Object.entries({ steps: o.steps, batch: o.batch, seqLen: o.seqLen, accum: o.accum ?? 1 })) {
+    const counts = {
+      steps: o.steps,
+      batch: o.batch,
+      seqLen: o.seqLen,
+      accum: o.accum ?? 1,
+      keepCheckpoints: o.keepCheckpoints ?? 1,
+    };
+    for (const [k, v] of Object.entries(counts)) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`train: ${k} must be a positive integer, got ${v}`);
     }
     if (o.seqLen > c.maxSeqLen)
@@ -179,6 +197,7 @@ export class Trainer {
       evalBatches: o.evalBatches ?? 4,
       evalBlock,
       checkpointEvery: o.checkpointEvery ?? 0,
+      keepCheckpoints: o.keepCheckpoints ?? DEFAULT_KEEP,
       outDir: o.outDir,
       seed: o.seed ?? 0,
       tokenizerJson: o.tokenizerJson,
@@ -205,6 +224,15 @@ export class Trainer {
     this.unigram = new Float64Array(c.vocabSize);
     for (let i = 0; i < data.train.length; i++) this.unigram[data.train[i]]++;
   }
+
+  /** Frees the trainer's backend memory (gradients, Adam moments, the training graph); the model is the caller's. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.graph.dispose();
+    for (const t of [this.grads, this.m, this.v]) this.model.backend.free(t);
+  }
+  private disposed = false;
 
   /** One optimiser step (accum micro-batches). */
   trainStep(): StepResult {
@@ -303,7 +331,7 @@ export class Trainer {
         fs.appendFileSync(log, JSON.stringify(rec) + '\n');
       }
       if (o.outDir && ((o.checkpointEvery > 0 && this.step % o.checkpointEvery === 0) || isLast)) {
-        this.saveCheckpoint(path.join(o.outDir, 'checkpoint'));
+        this.saveRunCheckpoint(o.outDir);
         if (log) writePlot(log, path.join(o.outDir, 'training_curves.svg'));
       }
       onProgress?.({
@@ -324,10 +352,8 @@ export class Trainer {
     return { step: this.step, loss: last?.loss ?? NaN, evalBitsPerToken: evalBpt };
   }
 
-  /** Weights (HF layout), Adam moments and trainer state; the state file is written last. */
-  saveCheckpoint(dir: string): void {
-    const { saveModel } = require('./checkpoint') as typeof import('./checkpoint');
-    const { saveSafetensorsSet } = require('./safetensors') as typeof import('./safetensors');
+  /** The files of a checkpoint: weights (HF layout), Adam moments and trainer state. */
+  private writeCheckpointFiles(dir: string): void {
     const meta = { step: String(this.step) };
     // The step goes into the weights' metadata so a state/weights mismatch is caught on resume.
     saveModel(this.model, dir, { tokenizerJson: this.opts.tokenizerJson, metadata: meta });
@@ -354,6 +380,35 @@ export class Trainer {
   }
 
   /**
+   * Writes a checkpoint directory as one unit (temporary name, fsync, manifest last, rename):
+   * `dir` holds either the previous complete checkpoint or this one, never a mixture.
+   */
+  saveCheckpoint(dir: string): void {
+    commitCheckpointDir(dir, this.step, (tmp) => this.writeCheckpointFiles(tmp));
+  }
+
+  /**
+   * A run's checkpoint: outDir/checkpoints/step-NNNNNNNN/ (committed as one unit), the
+   * outDir/checkpoint link moved to it, the oldest beyond keepCheckpoints removed.
+   */
+  saveRunCheckpoint(outDir: string): string {
+    return saveRunCheckpoint(outDir, this.step, (tmp) => this.writeCheckpointFiles(tmp), this.opts.keepCheckpoints);
+  }
+
+  /**
+   * Resumes a run folder from its newest complete checkpoint (manifest and hashes verified);
+   * `from` says which one and `skipped` the newer ones that were incomplete, and why.
+   */
+  static resumeLatest(
+    outDir: string,
+    data: { train: Int32Array; valid?: Int32Array },
+    overrides: Partial<TrainOptions> = {},
+  ): { trainer: Trainer; from: string; skipped: { dir: string; reason: string }[] } {
+    const latest = latestCheckpoint(outDir);
+    return { trainer: Trainer.resume(latest.dir, data, overrides), from: latest.dir, skipped: latest.skipped };
+  }
+
+  /**
    * Continues a run from a checkpoint folder: weights, Adam moments, step, RNG state and data
    * cursor. With the same data this is bit-identical to never having stopped (CPU, same threads).
    * `overrides` may change options that do not affect the numbers (outDir, eval/checkpoint cadence).
@@ -363,13 +418,25 @@ export class Trainer {
     data: { train: Int32Array; valid?: Int32Array },
     overrides: Partial<TrainOptions> = {},
   ): Trainer {
-    const { loadModel } = require('./checkpoint') as typeof import('./checkpoint');
-    const { SafetensorsSet } = require('./safetensors') as typeof import('./safetensors');
     const file = path.join(dir, STATE_FILE);
     if (!fs.existsSync(file)) throw new Error(`${dir}: no ${STATE_FILE} (not a training checkpoint)`);
-    const state = JSON.parse(fs.readFileSync(file, 'utf8')) as TrainerState;
-    if (state.version !== 1) throw new Error(`${file}: unsupported version ${state.version}`);
-    const model = loadModel(dir);
+    // A checkpoint with a manifest must verify (every file present, sizes and hashes); one without
+    // (the layout before manifests) still has its weights/state steps cross-checked below.
+    const check = verifyCheckpoint(dir);
+    if (!check.ok && fs.existsSync(path.join(dir, 'manifest.json'))) throw new Error(`${dir}: ${check.reason}`);
+    let state: TrainerState;
+    try {
+      state = JSON.parse(fs.readFileSync(file, 'utf8')) as TrainerState;
+    } catch (e) {
+      throw new Error(`${file}: not valid JSON (${(e as Error).message})`, { cause: e });
+    }
+    if (state.version !== 1) {
+      throw new Error(`${file}: trainer state version ${JSON.stringify(state.version)}; this build reads version 1`);
+    }
+    if (check.ok && check.step !== state.step) {
+      throw new Error(`${dir}: the manifest is for step ${check.step}, ${STATE_FILE} for step ${state.step}`);
+    }
+    const model = Model.load(dir, undefined, { verifyManifest: false });
     const wStep = readStepMeta(dir, 'model');
     if (wStep !== state.step)
       throw new Error(`${dir}: model.safetensors is from step ${wStep}, ${STATE_FILE} from step ${state.step}`);
@@ -401,7 +468,6 @@ export class Trainer {
 }
 
 function readStepMeta(dir: string, base: string): number | null {
-  const { SafetensorsFile } = require('./safetensors') as typeof import('./safetensors');
   const f = SafetensorsFile.open(path.join(dir, `${base}.safetensors`));
   try {
     return f.metadata.step === undefined ? null : Number(f.metadata.step);

@@ -190,6 +190,9 @@ test('resume refuses a checkpoint whose weights and state disagree, or other dat
   const state = JSON.parse(fs.readFileSync(path.join(dir, 'trainer_state.json'), 'utf8'));
   state.step = 2;
   fs.writeFileSync(path.join(dir, 'trainer_state.json'), JSON.stringify(state));
+  // The manifest catches the edited file first; without one (the older layout) the steps disagree.
+  expect(() => Trainer.resume(dir, { train: stream })).toThrow(/trainer_state.json (has \d+ bytes|does not match)/);
+  fs.rmSync(path.join(dir, 'manifest.json'));
   expect(() => Trainer.resume(dir, { train: stream })).toThrow(
     /model.safetensors is from step 1, trainer_state.json from step 2/,
   );

@@ -1,7 +1,7 @@
 // Semi-autoregressive block decoding (Seed Diffusion §6.1, BD3-LM §2.4): blocks of b tokens aligned
 // to multiples of b from position 0; each block starts as [MASK] (prompt positions kept), is denoised
 // by one forward per step while a commit policy unmasks positions, and once final its exact K/V are
-// appended to the cache so later blocks attend to clean tokens. See techniques.md §6.6.
+// appended to the cache so later blocks attend to clean tokens. See docs/techniques.md §6.6.
 import { backend, type Tensor } from '@seed-diffusion/native';
 
 import { confidences, decodeLogitRows, requestFilters, type RowStats } from './decode-rows';
@@ -16,6 +16,7 @@ import type {
   StopReason,
 } from './events';
 import { finishStats, newStats } from './events';
+import { withOwnedCaches } from './lifetimes';
 import type { DecodingCache, DecodingModel } from './model-api';
 import { resolveOptions, type SamplerOptions } from './options';
 import { CommitPolicy, selectEdits } from './policies';
@@ -74,10 +75,19 @@ export function checkPrompt(model: DecodingModel, prompt: ArrayLike<number>): In
  * The decoding loop as a synchronous generator of events; its return value is the result. Every
  * other entry point (decode, decodeEvents, streamText) drives this one.
  */
-export function* decodeSteps(
+export function decodeSteps(
   model: DecodingModel,
   prompt: ArrayLike<number>,
   request: DecodeRequest = {},
+): Generator<DecodeEvent, DecodeResult, void> {
+  // The caches this decode makes are disposed when it ends, however it ends.
+  return withOwnedCaches(model, (m) => decodeOwnedSteps(m, prompt, request));
+}
+
+function* decodeOwnedSteps(
+  model: DecodingModel,
+  prompt: ArrayLike<number>,
+  request: DecodeRequest,
 ): Generator<DecodeEvent, DecodeResult, void> {
   const { opts, shouldStop } = splitRequest(request);
   const promptIds = checkPrompt(model, prompt);

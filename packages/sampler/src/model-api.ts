@@ -8,6 +8,8 @@ export interface DecodingCache {
   length: number;
   reset(): void;
   truncate(len: number): void;
+  /** Frees the cache's backend memory (the sampler calls it when a decode ends). */
+  dispose?(): void;
 }
 
 export type FullTopology = { mask: 'bidir' } | { mask: 'block_causal'; block: number; origin?: number };

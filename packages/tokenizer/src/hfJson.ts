@@ -133,10 +133,17 @@ export function parseHFJson(json: string | object): TokenizerSpec {
     });
   }
   const specialIds = new Set(specialTokens.values());
+  if (specialIds.size !== specialTokens.size) fail('added_tokens', 'two added tokens share an id');
 
+  // Ids must be dense: with N distinct ids (vocab entries plus added tokens) every id is < N. Checked
+  // before any id indexes an array, so a stray id of 1e9 is an error in linear time, not a
+  // billion-slot table.
+  const vocabEntries = Object.entries(vocab);
+  let distinct = specialTokens.size;
+  for (const [tok, id] of vocabEntries) if (!(specialTokens.get(tok) === id)) distinct++;
   const tokenBytes: (Uint8Array | undefined)[] = [];
   const idOf = new Map<string, number>();
-  for (const [tok, id] of Object.entries(vocab)) {
+  for (const [tok, id] of vocabEntries) {
     if (!Number.isInteger(id) || (id as number) < 0)
       fail(`model.vocab[${JSON.stringify(tok)}]`, 'id is not a non-negative integer');
     const n = id as number;
@@ -144,6 +151,11 @@ export function parseHFJson(json: string | object): TokenizerSpec {
     const b = byteLevelToBytes(tok);
     if (b === undefined || b.length === 0)
       fail(`model.vocab[${JSON.stringify(tok)}]`, 'not a byte-level token (only ByteLevel BPE is supported)');
+    if (n >= distinct)
+      fail(
+        `model.vocab[${JSON.stringify(tok)}]`,
+        `id ${n} is outside the vocabulary of ${distinct} tokens (ids must be 0..${distinct - 1})`,
+      );
     if (tokenBytes[n] !== undefined) fail(`model.vocab[${JSON.stringify(tok)}]`, `id ${n} is used twice`);
     if (specialIds.has(n)) fail(`model.vocab[${JSON.stringify(tok)}]`, `id ${n} is also an added token`);
     tokenBytes[n] = b;
@@ -154,6 +166,12 @@ export function parseHFJson(json: string | object): TokenizerSpec {
       fail(
         'model.vocab',
         `no token for byte 0x${byte.toString(16).padStart(2, '0')} (every byte needs one for the byte-level fallback)`,
+      );
+  for (const [content, id] of specialTokens)
+    if (id >= distinct)
+      fail(
+        `added_tokens[${JSON.stringify(content)}].id`,
+        `${id} is outside the vocabulary of ${distinct} tokens (ids must be 0..${distinct - 1})`,
       );
 
   // priority: the index of the first merge that yields the merged token. For ordinary BPE files

@@ -17,8 +17,12 @@ export interface TiktokenOptions {
 }
 
 export function parseTiktokenRanks(text: string, opts: TiktokenOptions = {}): TokenizerSpec {
-  const tokenBytes: (Uint8Array | undefined)[] = [];
   const lines = text.split('\n');
+  // Ranks are token ids and must be dense (< the number of tokens): checked per line before any
+  // rank indexes the table, so a stray rank of 1e9 is an error in linear time.
+  let count = 0;
+  for (const l of lines) if (l.trim() !== '') count++;
+  const tokenBytes: (Uint8Array | undefined)[] = new Array(count);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (line === '') continue;
@@ -27,6 +31,10 @@ export function parseTiktokenRanks(text: string, opts: TiktokenOptions = {}): To
     const rank = sp < 0 ? NaN : Number(line.slice(sp + 1));
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || !Number.isInteger(rank) || rank < 0)
       throw new Error(`tiktoken ranks: line ${i + 1} is not "base64-token rank": ${JSON.stringify(line.slice(0, 80))}`);
+    if (rank >= count)
+      throw new Error(
+        `tiktoken ranks: line ${i + 1}: rank ${rank} is outside the vocabulary of ${count} tokens (ranks must be 0..${count - 1})`,
+      );
     if (tokenBytes[rank] !== undefined) throw new Error(`tiktoken ranks: line ${i + 1}: rank ${rank} appears twice`);
     tokenBytes[rank] = new Uint8Array(Buffer.from(b64, 'base64'));
   }

@@ -1,6 +1,7 @@
 // Shared fixtures: cl100k_base from js-tiktoken's bundled ranks (read from node_modules, never
 // committed), the machine's Python standard library as a corpus, and a seeded RNG.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Tokenizer } from '../src';
@@ -30,7 +31,19 @@ export function loadCl100k(): Tokenizer {
   return cl100k;
 }
 
-export const STDLIB = '/usr/lib/python3.11';
+/**
+ * The Python standard library of this machine (a corpus of real code that every test machine has):
+ * SD_PYTHON_STDLIB, else where the system's python3 says it is, not a path fixed to one Python version.
+ */
+export const STDLIB =
+  process.env.SD_PYTHON_STDLIB ??
+  execFileSync(
+    existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3',
+    ['-c', "import sysconfig; print(sysconfig.get_paths()['stdlib'])"],
+    {
+      encoding: 'utf8',
+    },
+  ).trim();
 
 export function pythonFiles(dir = STDLIB): string[] {
   const out: string[] = [];

@@ -79,7 +79,9 @@ function progressBar(label: string) {
     format: `${label} [{bar}] {value}/{total} | {passed} passed | {duration_formatted} elapsed | eta {eta_formatted}`,
     hideCursor: true,
     stream: process.stderr,
-    noTTYOutput: false,
+    // piped or in a log: a plain progress line every 10 s instead of nothing
+    noTTYOutput: true,
+    notTTYSchedule: 10000,
     etaBuffer: 50,
   });
   let started = false;
@@ -303,7 +305,9 @@ async function modelSuite(o: EvalFlags): Promise<void> {
     format: 'suite {measure} [{bar}] {value}/{total} | {duration_formatted} elapsed | eta {eta_formatted}',
     hideCursor: true,
     stream: process.stderr,
-    noTTYOutput: false,
+    // piped or in a log: a plain progress line every 10 s instead of nothing
+    noTTYOutput: true,
+    notTTYSchedule: 10000,
     etaBuffer: 20,
   });
   let started = false;

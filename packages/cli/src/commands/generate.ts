@@ -15,11 +15,28 @@ const lazy = {
   tokenizer: () => require('@seed-diffusion/tokenizer') as typeof import('@seed-diffusion/tokenizer'),
 };
 
-/** The embedded default model at the repository root (dist/commands → packages/cli → repo). */
-export const DEFAULT_MODEL_DIR = path.join(__dirname, '../../../../models/seed-diffusion-tiny');
+/** The package that holds the default model (in this repository: models/seed-diffusion-tiny). */
+export const DEFAULT_MODEL_PACKAGE = '@seed-diffusion/models-tiny';
+
+/**
+ * The default model's folder, from the installed @seed-diffusion/models-tiny package; null when
+ * that package is not installed (then --model is needed, and loadModelDir says so).
+ */
+export function defaultModelDir(): string | null {
+  try {
+    return (require(DEFAULT_MODEL_PACKAGE) as { modelDir: string }).modelDir;
+  } catch {
+    return null;
+  }
+}
+
+/** What --model defaults to: the models package's folder, or a marker that names it. */
+const NO_DEFAULT_MODEL = `(${DEFAULT_MODEL_PACKAGE}, not installed)`;
+export const DEFAULT_MODEL_DIR = defaultModelDir() ?? NO_DEFAULT_MODEL;
 
 interface GenerateFlags {
   model: string;
+  trustWeights?: boolean;
   block?: number;
   policy?: SamplerOptions['policy'];
   threshold?: number;
@@ -63,25 +80,100 @@ function real(name: string, lo: number, hi: number) {
 const collect = (v: string, acc: string[]) => [...acc, v];
 
 /** Loads the model and its tokenizer.json from a folder, with an error that says how to get one. */
-export function loadModelDir(dir: string): { model: Model; tokenizer: Tokenizer } {
+export function loadModelDir(
+  dir: string,
+  opts: { trustWeights?: boolean } = {},
+): { model: Model; tokenizer: Tokenizer } {
+  if (dir === NO_DEFAULT_MODEL) {
+    throw new Error(
+      `no model: the default model comes from the package ${DEFAULT_MODEL_PACKAGE}, which is not installed. ` +
+        `Install it (npm install ${DEFAULT_MODEL_PACKAGE}), or pass --model DIR with a folder holding ` +
+        'config.json, model.safetensors and tokenizer.json (as `seed-diffusion train` writes).',
+    );
+  }
   const cfg = path.join(dir, 'config.json');
   if (!existsSync(cfg)) {
-    const embedded = path.resolve(dir) === path.resolve(DEFAULT_MODEL_DIR);
     throw new Error(
-      `no model at ${path.resolve(dir)} (config.json missing). ` +
-        (embedded
-          ? 'The embedded model models/seed-diffusion-tiny has not been trained yet: train one with ' +
-            '`seed-diffusion train` (it writes config.json, model.safetensors and tokenizer.json to a folder) and pass --model DIR.'
-          : 'Pass --model with a folder holding config.json, model.safetensors and tokenizer.json (as `seed-diffusion train` writes).'),
+      `no model at ${path.resolve(dir)} (config.json missing). Pass --model with a folder holding config.json, ` +
+        'model.safetensors and tokenizer.json (as `seed-diffusion train` writes), or leave --model out to use ' +
+        `the default model from ${DEFAULT_MODEL_PACKAGE}.`,
     );
   }
   const tok = path.join(dir, 'tokenizer.json');
   if (!existsSync(tok)) throw new Error(`the model folder ${path.resolve(dir)} has no tokenizer.json`);
-  const model = lazy.model().Model.load(dir);
+  const m = lazy.model();
+  const model = m.Model.load(dir, undefined, { checkFinite: !opts.trustWeights });
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = lazy.tokenizer().Tokenizer.load(tok);
+    m.checkTokenizerFits(model.config, tokenizer, dir);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   // Inference only: a checkpoint saved in f16/bf16 decodes through an exact 16-bit copy of its
   // matrices (the same tokens, half the weight bytes per forward); float32 ones stay as they are.
   model.useHalfWeights();
-  return { model, tokenizer: lazy.tokenizer().Tokenizer.load(tok) };
+  return { model, tokenizer };
+}
+
+/**
+ * The prompt: the argument, or stdin for "-". Bytes from stdin must be valid UTF-8 (an error
+ * names the first bad byte's offset). The shell hands arguments to Node already decoded, with
+ * invalid bytes replaced by U+FFFD; such a prompt is used as it is, with a warning.
+ */
+export function readPrompt(arg: string, stdin: () => Buffer = () => readFileSync(0)): string {
+  if (arg === '-') {
+    const bytes = stdin();
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      const at = firstInvalidUtf8(bytes);
+      throw new Error(
+        `the prompt on stdin is not valid UTF-8: byte ${at} (0x${bytes[at].toString(16).padStart(2, '0')}) ` +
+          'begins no valid UTF-8 sequence; convert the text to UTF-8 (e.g. iconv -f latin1 -t utf-8)',
+      );
+    }
+  }
+  if (arg.includes('\uFFFD')) {
+    process.stderr.write(
+      'seed-diffusion: warning: the prompt holds U+FFFD replacement characters (invalid UTF-8 in the ' +
+        'argument is replaced by them); they are encoded as given\n',
+    );
+  }
+  return arg;
+}
+
+/** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  const dec = new TextDecoder('utf-8', { fatal: true });
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    const n = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+    if (n === 0 || i + n > b.length) return i;
+    try {
+      dec.decode(b.subarray(i, i + n));
+    } catch {
+      return i;
+    }
+    i += n;
+  }
+  return b.length;
+}
+
+/**
+ * A diffusion decode (cache / nocache) with a block size the model was not trained on works,
+ * but its quality is unknown; say so, naming the sizes it was trained with.
+ */
+export function untrainedBlockWarning(o: SamplerOptions, trained: readonly number[]): string | null {
+  if (o.mode !== 'cache' && o.mode !== 'nocache') return null;
+  if (trained.length === 0 || trained.includes(o.blockSize)) return null;
+  return (
+    `block size ${o.blockSize} was not among the sizes this model was trained with ` +
+    `(${trained.join(', ')}; config.json trained_block_sizes): expect worse text, or pass --block ` +
+    `${trained.reduce((a, b) => (Math.abs(b - o.blockSize) < Math.abs(a - o.blockSize) ? b : a))}`
+  );
 }
 
 export function formatStats(s: DecodeStats): string {
@@ -104,8 +196,12 @@ export function generateCommand(): Command {
       .description('continue a prompt with block-parallel diffusion decoding (streams text as blocks commit)')
       // Usage errors reach main() (exit 2) like the program's own, instead of commander exiting with 1.
       .exitOverride()
-      .argument('<prompt>', 'the text to continue ("-" reads it from stdin)')
+      .argument(
+        '<prompt>',
+        'the text to continue ("-" reads UTF-8 from stdin; invalid UTF-8 there is an error, and in an argument it arrives as U+FFFD)',
+      )
       .option('--model <dir>', 'model folder (config.json, model.safetensors, tokenizer.json)', DEFAULT_MODEL_DIR)
+      .option('--trust-weights', 'skip the NaN/Inf scan of the weights at load (trusted large files)')
       .option('--block <n>', 'tokens per block (default 32; 1 = autoregressive)', int('--block', 1))
       .addOption(
         new Option('--policy <name>', 'commit policy (default threshold)').choices(['threshold', 'fixed', 'factor']),
@@ -160,10 +256,10 @@ export function generateCommand(): Command {
       .option('--json', 'print one JSON object (text, tokens, stats) instead of streaming')
       .option('--record <file>', 'write the decoding trajectory (every block state) as JSON')
       .action(async (promptArg: string, flags: GenerateFlags) => {
-        const prompt = promptArg === '-' ? readFileSync(0, 'utf8') : promptArg;
+        const prompt = readPrompt(promptArg);
         if (prompt.length === 0) throw new Error('the prompt is empty: give text to continue from');
-        const { model, tokenizer } = loadModelDir(flags.model);
-        const { streamText, TerminalView, TrajectoryRecorder } = lazy.sampler();
+        const { model, tokenizer } = loadModelDir(flags.model, { trustWeights: flags.trustWeights });
+        const { streamText, TerminalView, TrajectoryRecorder, resolveOptions } = lazy.sampler();
         const options: Partial<SamplerOptions> = {
           mode: flags.mode,
           blockSize: flags.block,
@@ -185,6 +281,8 @@ export function generateCommand(): Command {
           stopAtEos: flags.eosStop,
           suppressEos: flags.suppressEos,
         };
+        const warning = untrainedBlockWarning(resolveOptions(options), model.config.trainedBlockSizes);
+        if (warning) process.stderr.write(`seed-diffusion: warning: ${warning}\n`);
         const listeners: ((e: DecodeEvent) => void)[] = [];
         const recorder = flags.record
           ? new TrajectoryRecorder(model.config.maskTokenId, tokenizer.encode(prompt))
@@ -221,7 +319,8 @@ export function generateCommand(): Command {
           );
           return;
         }
-        if (out.isTTY && !result.text.endsWith('\n')) out.write('\n');
+        // the text ends its own line, so the stats (stderr) never run into it, piped or not
+        if (!result.text.endsWith('\n')) out.write('\n');
         process.stderr.write(`${formatStats(result.stats)}\n`);
       })
   );

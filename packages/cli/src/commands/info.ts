@@ -18,7 +18,7 @@ export function infoCommand(): Command {
         `backend:   ${report.chosen}  (${report.reason})`,
         `requested: ${report.requested}  (set SD_BACKEND=cuda|cpu|wasm to choose)`,
         `cpu:       ${report.cpu.model}, ${report.cpu.cores} cores, features: ${report.cpu.features.join(' ') || 'unknown'}`,
-        `addon:     ${report.addon.loaded ? `loaded from ${report.addon.path} [${report.addon.buildInfo}], ${report.addon.threads} threads` : `not loaded: ${report.addon.error}`}`,
+        `addon:     ${report.addon.loaded ? `${report.addon.source ?? 'loaded'}: ${report.addon.path} [${report.addon.buildInfo}], ${report.addon.threads} threads` : `not loaded: ${report.addon.error}`}`,
         ...(report.addon.isa
           ? [
               `kernels:   ${report.addon.isa.isa}` +

@@ -55,7 +55,7 @@ async function train(opts: TrainOpts): Promise<void> {
   const totalBytes = files.reduce((a, f) => a + statSync(f).size, 0);
   console.log(`corpus: ${files.length} files, ${(totalBytes / 1e6).toFixed(1)} MB under ${opts.corpus}`);
 
-  const show = opts.progress && process.stderr.isTTY === true;
+  const show = opts.progress;
   let bar: SingleBar | null = null;
   let phase: TrainPhase | null = null;
   const t0 = Date.now();
@@ -69,15 +69,19 @@ async function train(opts: TrainOpts): Promise<void> {
       if (p !== phase) {
         bar?.stop();
         phase = p;
-        const unit = p === 'count' ? 'MB' : 'merges';
+        const unit = p === 'count' ? 'kB' : 'merges';
         bar = new SingleBar({
           format: `${p === 'count' ? 'counting' : 'merging '} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`,
           hideCursor: true,
+          stream: process.stderr,
+          // piped or in a log: a plain progress line every 10 s instead of nothing
+          noTTYOutput: true,
+          notTTYSchedule: 10000,
         });
-        bar.start(p === 'count' ? Math.round(total / 1e6) : total, 0, { rate: '0' });
+        bar.start(p === 'count' ? Math.max(1, Math.round(total / 1e3)) : total, 0, { rate: '0' });
       }
       const elapsed = Math.max(1e-3, (Date.now() - t0) / 1000);
-      const value = p === 'count' ? Math.round(done / 1e6) : done;
+      const value = p === 'count' ? Math.round(done / 1e3) : done;
       bar?.update(value, { rate: (value / elapsed).toFixed(1) });
     },
   });

@@ -55,6 +55,7 @@ export function trainCommand(): Command {
     .option('--eval-every <n>', 'evaluate the held-out ELBO every N steps', '200')
     .option('--eval-batches <n>', 'batches per evaluation', '4')
     .option('--checkpoint-every <n>', 'checkpoint every N steps', '200')
+    .option('--keep-checkpoints <n>', 'checkpoints kept in <out>/checkpoints (newest first)', '3')
     .option('--threads <n>', 'CPU threads for the kernels')
     .option('--seed <n>', 'random seed', '0')
     .option(
@@ -78,6 +79,7 @@ export function trainCommand(): Command {
         evalEvery: int('eval-every', s('evalEvery')),
         evalBatches: int('eval-batches', s('evalBatches')),
         checkpointEvery: int('checkpoint-every', s('checkpointEvery')),
+        keepCheckpoints: int('keep-checkpoints', s('keepCheckpoints')),
       };
       let trainer: Trainer;
       if (o.init !== undefined && (o.resume || cmd.getOptionValueSource('config') === 'cli')) {
@@ -86,16 +88,19 @@ export function trainCommand(): Command {
         );
       }
       if (o.resume) {
-        if (!fs.existsSync(ckpt)) throw new Error(`--resume: ${ckpt} does not exist`);
+        if (!fs.existsSync(out)) throw new Error(`--resume: ${out} does not exist`);
         const extendTo = int('extend-to', s('extendTo'));
         if (extendTo !== undefined) cadence.steps = extendTo;
-        trainer = Trainer.resume(ckpt, { train: ds.train, valid: ds.valid }, cadence);
+        // The newest checkpoint whose manifest verifies; newer incomplete ones are named and skipped.
+        const r = Trainer.resumeLatest(out, { train: ds.train, valid: ds.valid }, cadence);
+        for (const sk of r.skipped) console.log(`skipping ${sk.dir}: ${sk.reason}`);
+        trainer = r.trainer;
         if (trainer.step >= trainer.opts.steps) {
           throw new Error(
             `--resume: the checkpoint is at step ${trainer.step} of ${trainer.opts.steps}; pass --extend-to N > ${trainer.step} to train on`,
           );
         }
-        console.log(`resuming from ${ckpt} at step ${trainer.step}/${trainer.opts.steps}`);
+        console.log(`resuming from ${r.from} at step ${trainer.step}/${trainer.opts.steps}`);
       } else {
         const seq = int('seq', s('seq')) as number;
         const blockSizes = (s('blockSizes') as string).split(',').map((x) => int('block-sizes', x.trim()) as number);
@@ -145,6 +150,14 @@ export function trainCommand(): Command {
           `model: ${(parameterCount(c) / 1e6).toFixed(2)}M parameters (d ${c.hiddenSize}, ${c.numLayers} layers, ` +
             `${c.numHeads}/${c.numKvHeads} heads, vocab ${c.vocabSize}, context ${c.maxSeqLen}); ` +
             `data: ${ds.train.length} train / ${ds.valid.length} validation tokens; ${b.name} backend, ${b.numThreads} threads`,
+        );
+      }
+      if (trainer.valid === null) {
+        // The trainer skips evaluation without a full validation window; say so before hours of training.
+        process.stderr.write(
+          `seed-diffusion: warning: ${s('data')} has ${ds.valid.length} validation tokens, fewer than one ` +
+            `window of ${trainer.opts.seqLen}: no held-out loss will be measured or plotted. Rebuild the data with ` +
+            'a larger --valid-fraction (seed-diffusion data build), or a shorter --seq.\n',
         );
       }
       const bar = new SingleBar({
