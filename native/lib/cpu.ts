@@ -37,6 +37,9 @@ export class CpuBackend extends Backend {
   readonly name: BackendName = 'cpu';
   protected readonly k: RawKernels;
   private pin: string;
+  // Held from construction: switching variants is the backend's own business, not a kernel call
+  // (tests that wrap every kernel of the addon must not see it).
+  private readonly cpuIsa: (want?: string) => CpuIsaInfo;
 
   constructor(
     readonly addon: AddonExports,
@@ -44,7 +47,10 @@ export class CpuBackend extends Backend {
   ) {
     super();
     this.k = addon;
-    const info = addon.cpu_isa();
+    // An addon built before runtime dispatch (an older prebuilt) has no cpu_isa: one variant.
+    const native: CpuIsaInfo = { isa: 'native', supported: [] };
+    this.cpuIsa = typeof addon.cpu_isa === 'function' ? addon.cpu_isa.bind(addon) : () => native;
+    const info = this.cpuIsa();
     if (!activeIsa.has(addon)) activeIsa.set(addon, info.isa);
     this.pin = info.isa === 'native' ? 'native' : (isa ?? activeIsa.get(addon) ?? info.isa);
     this.isa = this.pin;
@@ -60,18 +66,18 @@ export class CpuBackend extends Backend {
     return this.pin;
   }
   set isa(want: string) {
-    if (want === 'native' && this.addon.cpu_isa().isa === 'native') return;
-    this.addon.cpu_isa(want); // throws, naming the variants this CPU runs, if it cannot
+    if (want === 'native' && this.pin === 'native') return;
+    this.cpuIsa(want); // throws, naming the variants this CPU runs, if it cannot
     activeIsa.set(this.addon, want);
     this.pin = want;
   }
   /** The kernel variants this CPU can run (empty for builds without dispatch). */
   get isaSupported(): string[] {
-    return this.addon.cpu_isa().supported;
+    return this.pin === 'native' ? [] : this.cpuIsa().supported;
   }
   private select(): void {
     if (this.pin !== 'native' && activeIsa.get(this.addon) !== this.pin) {
-      this.addon.cpu_isa(this.pin);
+      this.cpuIsa(this.pin);
       activeIsa.set(this.addon, this.pin);
     }
   }

@@ -12,10 +12,10 @@ export interface BackendReport {
   chosen: BackendName;
   reason: string;
   requested: string;
+  /** source: where the addon came from (SD_NATIVE_PATH, built from source, prebuilt (package)). */
   addon: {
     loaded: boolean;
     path?: string;
-    /** Where the addon came from (SD_NATIVE_PATH, built from source, prebuilt (package)). */
     source?: string;
     error?: string;
     buildInfo?: string;
@@ -156,7 +156,8 @@ export function loadBackend(request: string = process.env.SD_BACKEND ?? 'auto'):
           source: a.source,
           buildInfo: a.addon.build_info(),
           threads: a.addon.get_num_threads(),
-          isa: a.addon.cpu_isa(),
+          // an addon built before runtime dispatch has no cpu_isa
+          isa: typeof a.addon.cpu_isa === 'function' ? a.addon.cpu_isa() : undefined,
         }
       : { loaded: false, error: a.error },
     wasm: { available: wasmAvailable, path: wasmPath(), error: wasmError },

@@ -93,13 +93,13 @@ describe.each(backends())('%s backend', (name, b) => {
       for (const i of positions) {
         const orig = args[i];
         const dtype =
-          name === 'cpu' ? (orig instanceof Int32Array ? 'i32' : orig instanceof Uint16Array ? 'u16' : 'f32') : null;
+          b.name === 'cpu' ? (orig instanceof Int32Array ? 'i32' : orig instanceof Uint16Array ? 'u16' : 'f32') : null;
         const freed = b.alloc(dtype ?? 'f32', 64);
         const freedHandle = freed.handle;
         b.free(freed);
         const Ctor = (orig as Float32Array).constructor as new (n: number) => ArrayBufferView;
         const variants: [string, unknown][] =
-          name === 'cpu'
+          b.name === 'cpu'
             ? [
                 ['one element', new Ctor(1)],
                 ['empty', new Ctor(0)],
@@ -149,21 +149,21 @@ describe.each(backends())('%s backend', (name, b) => {
     const forgeries: [string, () => Tensor][] = [
       [
         'storage shorter than its length',
-        () => new Tensor(b, 'f32', 1 << 20, name === 'cpu' ? new Float32Array(4) : (b.f32(4).handle as number)),
+        () => new Tensor(b, 'f32', 1 << 20, b.name === 'cpu' ? new Float32Array(4) : (b.f32(4).handle as number)),
       ],
       [
         'a view past its base',
         () =>
-          new Tensor(b, 'f32', 512, name === 'cpu' ? new Float32Array(256) : (real.handle as number) + 4 * 128, real),
+          new Tensor(b, 'f32', 512, b.name === 'cpu' ? new Float32Array(256) : (real.handle as number) + 4 * 128, real),
       ],
-      ['storage of another dtype', () => new Tensor(b, 'f32', 64, name === 'cpu' ? new Int32Array(64) : 8)],
-      ['a made-up handle', () => new Tensor(b, 'f32', 64, name === 'cpu' ? (12345 as never) : 1 << 20)],
+      ['storage of another dtype', () => new Tensor(b, 'f32', 64, b.name === 'cpu' ? new Int32Array(64) : 8)],
+      ['a made-up handle', () => new Tensor(b, 'f32', 64, b.name === 'cpu' ? (12345 as never) : 1 << 20)],
       [
         'a freed allocation',
         () => {
           const t = b.f32(64);
           b.free(t);
-          if (name === 'cpu') return new Tensor(b, 'f32', 1 << 16, t.handle);
+          if (b.name === 'cpu') return new Tensor(b, 'f32', 1 << 16, t.handle);
           return t;
         },
       ],
