@@ -1,6 +1,5 @@
-// Flag parsing shared by the `eval` subcommands that live in their own files: numbers with errors
-// that name the flag, sandbox limits, and the progress bar. (eval.ts keeps its own copies for now,
-// so that branches editing it merge cleanly; they are the same rules.)
+// Flag parsing shared by the `eval` subcommands (eval.ts, eval-edit.ts): numbers with errors that
+// name the flag, sandbox limits, and the progress bar.
 import { SingleBar } from 'cli-progress';
 
 import type { SandboxLimits } from '@seed-diffusion/eval';

@@ -35,21 +35,16 @@ import {
 import type { SamplerOptions } from '@seed-diffusion/sampler';
 
 import { editCommand } from './eval-edit';
+import {
+  nonNegativeInt,
+  positiveInt,
+  positiveNumber,
+  progressBar,
+  sandboxLimits,
+  unitNumber,
+  type SandboxFlags,
+} from './eval-flags';
 import { loadModelDir } from './generate';
-
-function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${value}`);
-  return n;
-}
-
-function positiveNumber(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`${flag} must be a positive number, got ${value}`);
-  return n;
-}
 
 function languageOption(value: string | undefined): Language | undefined {
   if (value === undefined) return undefined;
@@ -58,47 +53,10 @@ function languageOption(value: string | undefined): Language | undefined {
   return value as Language;
 }
 
-interface SandboxFlags {
-  timeout?: string;
-  memory?: string;
-  concurrency?: string;
-}
-
 function sandboxOptions(o: SandboxFlags): { limits: Partial<SandboxLimits>; concurrency?: number } {
-  const timeout = positiveNumber(o.timeout, '--timeout');
-  const memory = positiveInt(o.memory, '--memory');
-  const limits: Partial<SandboxLimits> = {};
-  if (timeout !== undefined) limits.timeoutMs = timeout * 1000;
-  if (memory !== undefined) limits.memoryMb = memory;
-  return { limits, concurrency: positiveInt(o.concurrency, '--concurrency') };
+  return { limits: sandboxLimits(o), concurrency: positiveInt(o.concurrency, '--concurrency') };
 }
 
-function progressBar(label: string) {
-  const bar = new SingleBar({
-    format: `${label} [{bar}] {value}/{total} | {passed} passed | {duration_formatted} elapsed | eta {eta_formatted}`,
-    hideCursor: true,
-    stream: process.stderr,
-    // piped or in a log: a plain progress line every 10 s instead of nothing
-    noTTYOutput: true,
-    notTTYSchedule: 10000,
-    etaBuffer: 50,
-  });
-  let started = false;
-  return {
-    update(done: number, total: number, passed: number) {
-      if (!started) {
-        bar.start(total, 0, { passed: 0 });
-        started = true;
-      }
-      bar.update(done, { passed });
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
-}
-
-/** Default place for results: runs/eval/<benchmark>-<kind>-<time>.json (runs/ is not committed). */
 function defaultOut(bench: string, kind: string): string {
   const base = path.basename(bench).replace(/\.(jsonl|json)(\.gz)?$/, '');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -174,21 +132,6 @@ interface EvalFlags extends SandboxFlags, ModelFlags {
   context?: string;
 }
 
-function unitNumber(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new Error(`${flag} must be a number in [0, 1], got ${value}`);
-  return n;
-}
-
-function nonNegativeInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be an integer >= 0, got ${value}`);
-  return n;
-}
-
-/** Sampler options from the flags (only those given: the sampler's defaults fill the rest). */
 function samplerFlags(o: ModelFlags): Partial<SamplerOptions> {
   const s: Partial<SamplerOptions> = {};
   if (o.mode !== undefined) s.mode = o.mode;
