@@ -1,5 +1,14 @@
-export { Backend, MASKS } from './backend';
-export type { AdamWParams, AttnShape, BackendName, DecodeParams, HalfType, MaskKind, RawKernels } from './backend';
+export { Backend, MASKS, pagedSeqTable } from './backend';
+export type {
+  AdamWParams,
+  AttnShape,
+  BackendName,
+  DecodeParams,
+  HalfType,
+  MaskKind,
+  PagedSeq,
+  RawKernels,
+} from './backend';
 export { OpError, checkF32, checkI32, checkInt, checkReal, checkU16 } from './check';
 export { CpuBackend } from './cpu';
 export type { AddonExports, CudaInfo } from './cpu';

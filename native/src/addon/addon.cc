@@ -207,6 +207,20 @@ Napi::Value KvAppend(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value KvScatter(const Napi::CallbackInfo& info) {
+  Args a(info, "kv_scatter", 6);
+  check(a, sd_kv_scatter(a.f32(0), a.f32(1), a.i32(2), a.integer(3), a.integer(4), a.integer(5)));
+  return info.Env().Undefined();
+}
+
+Napi::Value AttentionPagedFwd(const Napi::CallbackInfo& info) {
+  Args a(info, "attention_paged_fwd", 13);
+  check(a, sd_attention_paged_fwd(a.f32(0), a.f32(1), a.f32(2), a.f32(3), a.i32(4), a.i32(5),
+                                  a.integer(6), a.integer(7), a.integer(8), a.integer(9),
+                                  a.integer(10), a.integer(11), a.real(12)));
+  return info.Env().Undefined();
+}
+
 Napi::Value DecodeRows(const Napi::CallbackInfo& info) {
   Args a(info, "decode_rows", 13);
   check(a, sd_decode_rows(a.f32(0), a.integer(1), a.integer(2), a.integer(3), a.integer(4),
@@ -267,6 +281,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamw", Napi::Function::New(env, Adamw));
   exports.Set("kv_append", Napi::Function::New(env, KvAppend));
   exports.Set("decode_rows", Napi::Function::New(env, DecodeRows));
+  exports.Set("kv_scatter", Napi::Function::New(env, KvScatter));
+  exports.Set("attention_paged_fwd", Napi::Function::New(env, AttentionPagedFwd));
   exports.Set("build_info", Napi::Function::New(env, BuildInfo));
   exports.Set("get_num_threads", Napi::Function::New(env, GetNumThreads));
   exports.Set("set_num_threads", Napi::Function::New(env, SetNumThreads));
