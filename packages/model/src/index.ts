@@ -1,6 +1,9 @@
 export * from './config';
 export * from './params';
 export { KVCache } from './kvcache';
+export { DEFAULT_PAGE_SIZE, KVPool, PoolExhaustedError } from './kvpool';
+export type { KVPoolOptions } from './kvpool';
+export type { BatchItem, BatchOutput, CachedMask } from './batch';
 export { Model } from './model';
 export type { FullTopology } from './model';
 export { TrainGraph } from './graph';
