@@ -39,7 +39,7 @@ describe.each([
       { prompt: 17, block: 8 },
       { prompt: 70, block: 1 },
     ];
-    const caches = specs.map((s) => m.newCache(200, pool));
+    const caches = specs.map(() => m.newCache(200, pool));
     specs.forEach((s, i) => m.prefill(caches[i], seq(s.prompt, i), s.block));
     const masks = (n: number) => new Int32Array(n).fill(22);
     const items: BatchItem[] = [

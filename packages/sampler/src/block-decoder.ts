@@ -7,7 +7,7 @@ import type { Tensor } from '@seed-diffusion/native';
 import { confidences, decodeLogitRows, requestFilters, type RowStats } from './decode-rows';
 import type { Decoder, DecoderContext, ForwardCall } from './decoder-step';
 import type { BlockEndEvent, DoneEvent, PositionChange, Rewrite, StepEvent, StopReason } from './events';
-import { finishStats, newStats, type DecodeResult } from './events';
+import { finishStats, newStats } from './events';
 import type { DecodingCache, DecodingModel } from './model-api';
 import { resolveOptions, type SamplerOptions } from './options';
 import { CommitPolicy, selectEdits } from './policies';
