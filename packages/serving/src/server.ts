@@ -55,8 +55,8 @@ export async function createServer(options: ServerOptions): Promise<DiffusionSer
       ...opts.engineOptions,
     }));
   const ownEngine = opts.engine === undefined;
-  const metrics = new ServerMetrics(engine, () => ctx.inFlightRequests);
-  const ctx = new ServerContext(engine, model, opts, metrics);
+  const metrics = new ServerMetrics(engine, (): number => ctx.inFlightRequests);
+  const ctx: ServerContext = new ServerContext(engine, model, opts, metrics);
 
   const app = Fastify({
     logger: opts.logger,
