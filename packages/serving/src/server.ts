@@ -74,6 +74,8 @@ export async function createServer(options: ServerOptions): Promise<DiffusionSer
   app.server.headersTimeout = opts.headersTimeoutMs;
   app.server.requestTimeout = opts.bodyTimeoutMs;
 
+  // JSON only: a text/plain body is a 415 naming the content type, not a string to misread.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err, _req, reply) => {
     const e = fromFrameworkError(err as Error & { statusCode?: number; code?: string });
     if (e.status >= 500 && !(err instanceof ApiError)) app.log.error(err);
@@ -143,9 +145,17 @@ export async function createServer(options: ServerOptions): Promise<DiffusionSer
     close() {
       closing ??= (async () => {
         const drained = ctx.drain(opts.drainMs);
-        const appClosed = app.close();
+        let appDone = false;
+        const appClosed = app.close().then(() => (appDone = true));
         await drained;
-        await appClosed;
+        // Keep-alive connections that were busy when closing began are idle now: close them (and,
+        // after a grace period, any a client still holds open) so the listener can finish.
+        const until = Date.now() + 2000;
+        while (!appDone) {
+          if (Date.now() < until) app.server.closeIdleConnections();
+          else app.server.closeAllConnections();
+          await Promise.race([appClosed, new Promise((r) => setTimeout(r, 50))]);
+        }
         if (ownEngine) await engine.close();
       })();
       return closing;
