@@ -5,6 +5,7 @@
 import path from 'node:path';
 
 import { Engine } from '@seed-diffusion/engine';
+import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 import { keyChecker } from './auth';
@@ -93,7 +94,6 @@ export async function createServer(options: ServerOptions): Promise<DiffusionSer
   });
 
   if (opts.corsOrigins.length > 0) {
-    const cors = (await import('@fastify/cors')).default;
     await app.register(cors, {
       origin: opts.corsOrigins.includes('*') ? true : opts.corsOrigins,
       methods: ['GET', 'POST', 'OPTIONS'],

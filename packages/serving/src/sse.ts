@@ -16,6 +16,8 @@ export class SseWriter {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    // The client sees 200 at once, even while the request waits in the queue.
+    reply.raw.flushHeaders();
     reply.raw.on('close', () => (this.open = false));
   }
 
