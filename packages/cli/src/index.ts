@@ -5,6 +5,7 @@ import { evalCommand } from './commands/eval';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
 import { selfcheckCommand } from './commands/selfcheck';
+import { serveCommand } from './commands/serve';
 import { tokenizerCommand } from './commands/tokenizer';
 import { trainCommand } from './commands/train';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   program.addCommand(evalCommand());
   program.addCommand(dataCommand());
   program.addCommand(trainCommand());
+  program.addCommand(serveCommand());
   return program;
 }
 
