@@ -9,7 +9,8 @@
 //                           [--lengths 64,1024] [--concurrency 1,4,16,64]   (the last two for quick checks only)
 //
 // Aggregate tokens/s of a wave = generated tokens of its c requests / wall time from submitting them
-// to the last one done (prefill included, as Seed measures it). Waves per concurrency: 16 at c = 1
+// to the last one done (prefill included, as Seed measures it); the decoding phase excludes the
+// prefills (from the last request's first block to the end). Waves per concurrency: 16 at c = 1
 // (one per distinct prompt), 4 at c = 4, 2 at c = 16, 1 at c = 64 (each prompt four times);
 // the ratio c/1 is the median wave's aggregate over the median of c = 1, with its min/max from the
 // waves' extremes. Configuration fixed before the run: greedy, stopAtEos off (every request makes
@@ -69,7 +70,13 @@ const maxRows = Math.max(...PROMPTS) + GEN;
 // Pool: every request of the largest wave at its longest, plus a verify-free margin of one page each.
 const pageSize = 64;
 const poolPages = 64 * (Math.ceil(maxRows / pageSize) + 1);
-const engine = await Engine.start({ model: { dir: modelDir }, poolPages, threads: THREADS, maxBatchRows: MAX_BATCH_ROWS, maxRunning: 64 });
+const engine = await Engine.start({
+  model: { dir: modelDir },
+  poolPages,
+  threads: THREADS,
+  maxBatchRows: MAX_BATCH_ROWS,
+  maxRunning: 64,
+});
 const bytesPerPage = engine.info.pool.bytesPerPage;
 const bytesPerRow = bytesPerPage / pageSize;
 console.log(
@@ -89,12 +96,36 @@ async function wave(reqs) {
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
+  // Decoding phase: from the moment the last request's prompt is prefilled (its first block_start
+  // event) to the end, and the tokens its block_end events report in that time (a block under way
+  // at that moment counts whole: a slight overstatement, alike for every concurrency).
+  const prefilled = [];
+  const ends = [];
   const streams = reqs.map((r) => engine.submit(r));
+  await Promise.all(
+    streams.map(async (s) => {
+      let first = true;
+      for await (const e of s) {
+        if (e.type === 'block_start' && first) {
+          prefilled.push(performance.now());
+          first = false;
+        } else if (e.type === 'block_end') ends.push([performance.now(), e.tokens.length]);
+      }
+    }),
+  );
   const results = await Promise.all(streams.map((s) => s.result()));
-  const seconds = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const seconds = (t1 - t0) / 1000;
   polling = false;
   await poll;
-  return { tokens: results.map((r) => Array.from(r.tokens)), seconds, peak };
+  const tp = Math.max(...prefilled);
+  const decodeTokens = ends.filter(([t]) => t >= tp).reduce((a, [, n]) => a + n, 0);
+  return {
+    tokens: results.map((r) => Array.from(r.tokens)),
+    seconds,
+    peak,
+    decodeRate: decodeTokens / ((t1 - tp) / 1000),
+  };
 }
 
 const rows = [];
@@ -108,14 +139,17 @@ for (const P of PROMPTS) {
     const request = (i) => ({ prompt: windows[i % DISTINCT], ...mopts, maxNewTokens: GEN, stopAtEos: false });
     const alone = new Map();
     const agg = {};
+    const dec = {};
     for (const c of CONCURRENCY) {
       const rates = [];
+      const decodeRates = [];
       let peakPerSeq = 0;
       for (let w = 0; w < WAVES[c]; w++) {
         const which = Array.from({ length: c }, (_, j) => (c === 1 ? w : c === 4 ? 4 * w + j : j));
         const r = await wave(which.map(request));
         const total = r.tokens.reduce((s, t) => s + t.length, 0);
         rates.push(total / r.seconds);
+        decodeRates.push(r.decodeRate);
         peakPerSeq = Math.max(peakPerSeq, (r.peak * bytesPerPage) / c);
         which.forEach((i, j) => {
           const key = i % DISTINCT;
@@ -127,10 +161,22 @@ for (const P of PROMPTS) {
         });
       }
       agg[c] = rates;
-      const row = { P, mode: mname, c, waves: rates.length, min: Math.min(...rates), median: median(rates), max: Math.max(...rates), peakKvBytesPerSeq: peakPerSeq };
+      dec[c] = decodeRates;
+      const row = {
+        P,
+        mode: mname,
+        c,
+        waves: rates.length,
+        min: Math.min(...rates),
+        median: median(rates),
+        max: Math.max(...rates),
+        decodingMedian: median(decodeRates),
+        peakKvBytesPerSeq: peakPerSeq,
+      };
       rows.push(row);
       console.log(
-        `P ${P} ${mname.padEnd(5)} c ${String(c).padStart(2)}: aggregate tok/s median ${fmt(row.median)} (min ${fmt(row.min)}, max ${fmt(row.max)}, ${rates.length} wave(s)); ` +
+        `P ${P} ${mname.padEnd(5)} c ${String(c).padStart(2)}: aggregate tok/s median ${fmt(row.median)} (min ${fmt(row.min)}, max ${fmt(row.max)}, ${rates.length} wave(s)), ` +
+          `decoding phase ${fmt(row.decodingMedian)}; ` +
           `peak KV ${(peakPerSeq / 1024).toFixed(0)} KiB/seq`,
       );
       if (P === 1024 && mname === 'ar' && c === 16) kv.paged = peakPerSeq;
@@ -140,7 +186,10 @@ for (const P of PROMPTS) {
       out[key] = +(median(agg[c]) / median(agg[1])).toFixed(3);
       out[`${key}_min`] = +(Math.min(...agg[c]) / Math.max(...agg[1])).toFixed(3);
       out[`${key}_max`] = +(Math.max(...agg[c]) / Math.min(...agg[1])).toFixed(3);
-      console.log(`P ${P} ${mname} ${c} vs 1: ${out[key]}x (min ${out[`${key}_min`]}, max ${out[`${key}_max`]})`);
+      out[`${key}_decoding`] = +(median(dec[c]) / median(dec[1])).toFixed(3);
+      console.log(
+        `P ${P} ${mname} ${c} vs 1: ${out[key]}x (min ${out[`${key}_min`]}, max ${out[`${key}_max`]}); decoding phase ${out[`${key}_decoding`]}x`,
+      );
     }
   }
 }

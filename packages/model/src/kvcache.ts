@@ -3,10 +3,22 @@
 // reserved first), and `length` says how many rows are committed; rows past it are scratch.
 import type { KVPool } from './kvpool';
 
+/** A cache's pages, kept apart from it so that a cache dropped without release() still returns them. */
+interface Held {
+  pool: KVPool;
+  pages: number[];
+}
+
+// Pages of a cache that was garbage-collected while holding them go back to its pool (callers that
+// predate paging drop caches without release()); release() unregisters, so a page is never freed twice.
+const orphans = new FinalizationRegistry<Held>((h) => {
+  if (h.pages.length > 0) h.pool.release(h.pages.splice(0));
+});
+
 export class KVCache {
   /** Committed rows. Rows at and after `length` are scratch (a non-committed block's K/V). */
   private len = 0;
-  private held: number[] = [];
+  private readonly h: Held;
 
   constructor(
     readonly pool: KVPool,
@@ -15,6 +27,12 @@ export class KVCache {
   ) {
     if (!Number.isInteger(maxLen) || maxLen < 1)
       throw new Error(`KVCache: maxLen must be a positive integer, got ${maxLen}`);
+    this.h = { pool, pages: [] };
+    orphans.register(this, this.h, this.h);
+  }
+
+  private get held(): number[] {
+    return this.h.pages;
   }
 
   get length(): number {
@@ -65,12 +83,16 @@ export class KVCache {
   /** Empties the cache and gives its pages back to the pool. */
   reset(): void {
     this.len = 0;
-    this.pool.release(this.held);
-    this.held = [];
+    this.pool.release(this.held.splice(0));
   }
 
   /** Same as reset(): the sequence is done with its pages. */
   release(): void {
+    this.reset();
+  }
+
+  /** Same as release() (the pool owns the memory; a cache holds only page ids). */
+  dispose(): void {
     this.reset();
   }
 

@@ -110,6 +110,7 @@ export class KVPool {
 
   /** Returns pages to the pool. */
   release(pages: readonly number[]): void {
+    if (this.disposed) return; // its memory is gone already
     for (const p of pages) {
       if (!(Number.isInteger(p) && p >= 0 && p < this.cap)) throw new RangeError(`KVPool.release: no page ${p}`);
       this.freeList.push(p);

@@ -240,7 +240,7 @@ export class DecodeBatch {
   private advance(e: Entry, logits: Tensor | null | undefined): void {
     if (e.at && !e.at.done && e.at.value.type === 'forward' && logits === undefined) return; // still waiting
     try {
-      let r = e.at === null || logits !== undefined || !e.at.done ? e.dec.next(logits) : e.at;
+      let r = e.dec.next(logits);
       while (!r.done && r.value.type !== 'forward') {
         e.onEvent(r.value);
         r = e.dec.next();
