@@ -20,6 +20,7 @@
 // Errors: any non-200, error event, stream without [DONE], or network error, in every phase.
 // The configuration is fixed before the run (no best-of); loopback only; everything is bounded in
 // count and time. Ends on one JSON line.
+/* global fetch, AbortController, TextDecoder, setTimeout, clearTimeout, setInterval, clearInterval -- Node 20 globals */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
