@@ -77,6 +77,10 @@ export class ServerContext {
   get inFlightRequests(): number {
     return this.scopes.size;
   }
+  /** Whether close() has begun. */
+  get isClosing(): boolean {
+    return this.closing;
+  }
 
   /**
    * Admits a request of `sequences` completions, or refuses it: 503 while shutting down, 429 with

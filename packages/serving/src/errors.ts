@@ -58,6 +58,10 @@ export function preview(v: unknown): string {
  */
 export function fromFrameworkError(e: Error & { statusCode?: number; code?: string }): ApiError {
   if (e instanceof ApiError) return e;
+  // The engine's own queue bound (a backstop behind the server's): still a 429.
+  if (e.name === 'QueueFullError') {
+    return new ApiError(429, e.message, 'rate_limit_error', null, 'queue_full', { 'retry-after': '1' });
+  }
   const status = e.statusCode ?? 500;
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':

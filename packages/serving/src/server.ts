@@ -62,7 +62,8 @@ export async function createServer(options: ServerOptions): Promise<DiffusionSer
   const app = Fastify({
     logger: opts.logger,
     bodyLimit: opts.maxBodyBytes,
-    return503OnClosing: true,
+    // Requests that arrive while closing get our 503 in OpenAI's shape (ServerContext.admit).
+    return503OnClosing: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // Slow clients (slow-loris): headers and the whole request must arrive in time, else 408.

@@ -139,6 +139,9 @@ test('graceful shutdown: in-flight requests finish, new ones are refused, and pa
   const closed = s.close();
   const refused = await postJson(`${s.url}/v1/completions`, body).catch((e) => ({ status: 0, json: String(e) }));
   expect([0, 503]).toContain(refused.status); // 503 on a kept-alive connection, refused on a new one
+  if (refused.status === 503) expect(refused.json.error.code).toBe('shutting_down');
+  const health = await fetch(`${s.url}/health`).catch(() => null);
+  if (health) expect(health.status).toBe(503); // draining: load balancers stop sending
   const done = await inflight;
   expect(done.status).toBe(200);
   expect(done.json.choices[0].text).toBe(expected);

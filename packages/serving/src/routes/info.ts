@@ -36,13 +36,17 @@ export function infoRoutes(app: FastifyInstance, ctx: ServerContext, startedAt: 
     return reply.send(modelObject());
   });
 
-  app.get('/health', async () => ({
-    status: 'ok',
-    model: ctx.options.modelName,
-    uptime_s: Math.round((Date.now() - startedAt) / 1000),
-    requests_in_flight: ctx.inFlightRequests,
-    sequences_in_flight: ctx.inFlightSequences,
-  }));
+  // 503 while draining, so a load balancer stops sending new requests.
+  app.get('/health', async (_req, reply) => {
+    if (ctx.isClosing) reply.code(503);
+    return {
+      status: ctx.isClosing ? 'shutting_down' : 'ok',
+      model: ctx.options.modelName,
+      uptime_s: Math.round((Date.now() - startedAt) / 1000),
+      requests_in_flight: ctx.inFlightRequests,
+      sequences_in_flight: ctx.inFlightSequences,
+    };
+  });
 
   app.get('/metrics', async (_req, reply) => {
     reply.type('text/plain; version=0.0.4; charset=utf-8');

@@ -182,7 +182,6 @@ async function streamJob(
           : e instanceof ApiError
             ? e
             : new ApiError(500, (e as Error).message, 'server_error');
-      ctx.metrics.requests.inc({ route: routeOf(job), status: String(err.status) });
       sse.send(err.body());
     }
   } finally {
@@ -190,8 +189,6 @@ async function streamJob(
   }
   return reply;
 }
-
-const routeOf = (job: Job) => (job.kind === 'chat' ? '/v1/chat/completions' : '/v1/completions');
 
 export function openaiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v1/completions', async (req, reply) => {
