@@ -193,6 +193,9 @@ async function metrics() {
     pages: get('sd_kv_pages_used'),
     inFlight: get('sd_requests_in_flight'),
     rss: get('process_resident_memory_bytes'),
+    cpuSeconds: get('process_cpu_seconds_total'),
+    // prom-client resets its event-loop delay histogram at each scrape: this is since the last one.
+    loopP99Ms: get('nodejs_eventloop_lag_p99_seconds') * 1000,
   };
 }
 
@@ -211,6 +214,8 @@ for (const [c, waves] of [
   [16, W16],
 ]) {
   let polling = c === 16;
+  const before = await metrics(); // also resets the server's event-loop delay histogram
+  const levelT0 = performance.now();
   const poller = (async () => {
     while (polling) {
       const t = performance.now();
@@ -241,10 +246,14 @@ for (const [c, waves] of [
   }
   polling = false;
   await poller;
-  levels[c] = { aggs, ttfb, gaps };
+  const after = await metrics();
+  // The share of one core the server process got, and its own event-loop delay: what /health latency is made of.
+  const cpuShare = (after.cpuSeconds - before.cpuSeconds) / ((performance.now() - levelT0) / 1000);
+  levels[c] = { aggs, ttfb, gaps, cpuShare, loopP99Ms: after.loopP99Ms };
   console.log(
     `c=${String(c).padStart(2)}: aggregate ${r1(median(aggs))} tok/s (waves ${aggs.map(r1).join(', ')}); ` +
       `first block p50 ${r1(pct(ttfb, 50))} ms p99 ${r1(pct(ttfb, 99))} ms; per block p50 ${r1(pct(gaps, 50))} ms p99 ${r1(pct(gaps, 99))} ms` +
+      `; server CPU ${(100 * cpuShare).toFixed(0)} % of a core, event-loop delay p99 ${r1(after.loopP99Ms)} ms` +
       (c === 16
         ? `; /health p50 ${r1(pct(healthMs, 50))} ms p99 ${r1(pct(healthMs, 99))} ms (${healthMs.length} polls)`
         : ''),
@@ -327,6 +336,8 @@ const lv = (c) => ({
   first_block_p99_ms: r1(pct(levels[c].ttfb, 99)),
   block_p50_ms: r1(pct(levels[c].gaps, 50)),
   block_p99_ms: r1(pct(levels[c].gaps, 99)),
+  server_cpu_share: Number(levels[c].cpuShare.toFixed(2)),
+  server_event_loop_p99_ms: r1(levels[c].loopP99Ms),
 });
 console.log(
   JSON.stringify({
