@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { heldOutTexts, promptWindows } from './lib/held-out.mjs';
 
@@ -93,7 +94,7 @@ async function wave(reqs) {
   const poll = (async () => {
     while (polling) {
       peak = Math.max(peak, (await engine.stats()).pool.usedPages);
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   })();
   // Decoding phase: from the moment the last request's prompt is prefilled (its first block_start
