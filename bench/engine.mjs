@@ -10,8 +10,9 @@
 //
 // Aggregate tokens/s of a wave = generated tokens of its c requests / wall time from submitting them
 // to the last one done (prefill included, as Seed measures it); the decoding phase excludes the
-// prefills (from the last request's first block to the end). Waves per concurrency: 16 at c = 1
-// (one per distinct prompt), 4 at c = 4, 2 at c = 16, 1 at c = 64 (each prompt four times);
+// prefills (from the last request's first block to the end). The concurrencies take turns in 2
+// rounds (the shared machine's load drifts): per round, one wave per distinct prompt of half the
+// prompts at c = 1, one wave at c = 4 and at c = 16; one wave at c = 64 in the last round;
 // the ratio c/1 is the median wave's aggregate over the median of c = 1, with its min/max from the
 // waves' extremes. Configuration fixed before the run: greedy, stopAtEos off (every request makes
 // --gen tokens), the engine's defaults otherwise. Ends on one JSON line.
@@ -20,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { heldOutTexts, promptWindows } from './lib/held-out.mjs';
 
@@ -40,7 +42,7 @@ const DISTINCT = Number(opt('distinct', 16));
 const THREADS = opt('threads', null) === null ? undefined : Number(opt('threads', null));
 const MAX_BATCH_ROWS = Number(opt('max-batch-rows', 4096));
 const CONCURRENCY = opt('concurrency', '1,4,16,64').split(',').map(Number);
-const WAVES = { 1: DISTINCT, 4: Math.max(1, Math.floor(DISTINCT / 4)), 16: 2, 64: 1 };
+const ROUNDS = 2;
 const PROMPTS = opt('lengths', '64,1024').split(',').map(Number);
 const MODES = {
   cache: { mode: 'cache', blockSize: 32, threshold: 0.9 },
@@ -93,7 +95,7 @@ async function wave(reqs) {
   const poll = (async () => {
     while (polling) {
       peak = Math.max(peak, (await engine.stats()).pool.usedPages);
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   })();
   // Decoding phase: from the moment the last request's prompt is prefilled (its first block_start
@@ -138,30 +140,40 @@ for (const P of PROMPTS) {
   for (const [mname, mopts] of Object.entries(MODES)) {
     const request = (i) => ({ prompt: windows[i % DISTINCT], ...mopts, maxNewTokens: GEN, stopAtEos: false });
     const alone = new Map();
+    const later = []; // [prompt index, tokens] of concurrent requests, checked once every alone run is in
     const agg = {};
     const dec = {};
-    for (const c of CONCURRENCY) {
-      const rates = [];
-      const decodeRates = [];
-      let peakPerSeq = 0;
-      for (let w = 0; w < WAVES[c]; w++) {
-        const which = Array.from({ length: c }, (_, j) => (c === 1 ? w : c === 4 ? 4 * w + j : j));
-        const r = await wave(which.map(request));
-        const total = r.tokens.reduce((s, t) => s + t.length, 0);
-        rates.push(total / r.seconds);
-        decodeRates.push(r.decodeRate);
-        peakPerSeq = Math.max(peakPerSeq, (r.peak * bytesPerPage) / c);
-        which.forEach((i, j) => {
-          const key = i % DISTINCT;
-          if (c === 1) alone.set(key, r.tokens[j]);
-          else if (JSON.stringify(alone.get(key)) !== JSON.stringify(r.tokens[j])) {
-            identical = false;
-            mismatches++;
-          }
-        });
+    const peak = {};
+    for (const c of CONCURRENCY) [agg[c], dec[c], peak[c]] = [[], [], 0];
+    // The machine's load drifts (shared cores): the concurrencies take turns, ROUNDS times, so that
+    // every one of them, the anchor included, is measured across the same stretch of time.
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const c of CONCURRENCY) {
+        const per = DISTINCT / ROUNDS;
+        const waves = c === 1 ? per : c >= 64 ? (round === ROUNDS - 1 ? 1 : 0) : 1;
+        for (let w = 0; w < waves; w++) {
+          const which = Array.from({ length: c }, (_, j) =>
+            c === 1 ? round * per + w : (c <= DISTINCT ? round * c : 0) + j,
+          );
+          const r = await wave(which.map(request));
+          const total = r.tokens.reduce((a, t) => a + t.length, 0);
+          agg[c].push(total / r.seconds);
+          dec[c].push(r.decodeRate);
+          peak[c] = Math.max(peak[c], (r.peak * bytesPerPage) / c);
+          which.forEach((i, j) =>
+            c === 1 ? alone.set(i % DISTINCT, r.tokens[j]) : later.push([i % DISTINCT, r.tokens[j]]),
+          );
+        }
       }
-      agg[c] = rates;
-      dec[c] = decodeRates;
+    }
+    for (const [i, t] of later) {
+      if (JSON.stringify(alone.get(i)) !== JSON.stringify(t)) {
+        identical = false;
+        mismatches++;
+      }
+    }
+    for (const c of CONCURRENCY) {
+      const rates = agg[c];
       const row = {
         P,
         mode: mname,
@@ -170,16 +182,15 @@ for (const P of PROMPTS) {
         min: Math.min(...rates),
         median: median(rates),
         max: Math.max(...rates),
-        decodingMedian: median(decodeRates),
-        peakKvBytesPerSeq: peakPerSeq,
+        decodingMedian: median(dec[c]),
+        peakKvBytesPerSeq: peak[c],
       };
       rows.push(row);
       console.log(
         `P ${P} ${mname.padEnd(5)} c ${String(c).padStart(2)}: aggregate tok/s median ${fmt(row.median)} (min ${fmt(row.min)}, max ${fmt(row.max)}, ${rates.length} wave(s)), ` +
-          `decoding phase ${fmt(row.decodingMedian)}; ` +
-          `peak KV ${(peakPerSeq / 1024).toFixed(0)} KiB/seq`,
+          `decoding phase ${fmt(row.decodingMedian)}; peak KV ${(row.peakKvBytesPerSeq / 1024).toFixed(0)} KiB/seq`,
       );
-      if (P === 1024 && mname === 'ar' && c === 16) kv.paged = peakPerSeq;
+      if (P === 1024 && mname === 'ar' && c === 16) kv.paged = row.peakKvBytesPerSeq;
     }
     for (const c of CONCURRENCY.filter((x) => x > 1)) {
       const key = `${mname}_aggregate_${c}_vs_1${P === 64 ? '' : `_p${P}`}`;
