@@ -6,6 +6,7 @@ import { fsckCommand } from './commands/fsck';
 import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
 import { selfcheckCommand } from './commands/selfcheck';
+import { serveCommand } from './commands/serve';
 import { tokenizerCommand } from './commands/tokenizer';
 import { trainCommand } from './commands/train';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   program.addCommand(evalCommand());
   program.addCommand(dataCommand());
   program.addCommand(trainCommand());
+  program.addCommand(serveCommand());
   return program;
 }
 
