@@ -119,28 +119,26 @@ describe.each(backends())('%s backend', (name, b) => {
       expect(positions.length).toBeGreaterThan(0);
       for (const i of positions) {
         const orig = args[i];
-        const dtype =
-          isCpu ? (orig instanceof Int32Array ? 'i32' : orig instanceof Uint16Array ? 'u16' : 'f32') : null;
+        const dtype = isCpu ? (orig instanceof Int32Array ? 'i32' : orig instanceof Uint16Array ? 'u16' : 'f32') : null;
         const freed = b.alloc(dtype ?? 'f32', 64);
         const freedHandle = freed.handle;
         b.free(freed);
         const Ctor = (orig as Float32Array).constructor as new (n: number) => ArrayBufferView;
-        const variants: [string, unknown][] =
-          isCpu
-            ? [
-                ['one element', new Ctor(1)],
-                ['empty', new Ctor(0)],
-                ['wrong type', orig instanceof Float32Array ? new Int32Array(4096) : new Float32Array(4096)],
-                ['a number', 12345],
-              ]
-            : [
-                ['one element', b.alloc('f32', 1).handle],
-                ['a made-up address', 8],
-                ['an unaligned address', (orig as number) + 1],
-                ['past its allocation', (orig as number) + (1 << 20)],
-                ['freed', freedHandle],
-                ['negative', -64],
-              ];
+        const variants: [string, unknown][] = isCpu
+          ? [
+              ['one element', new Ctor(1)],
+              ['empty', new Ctor(0)],
+              ['wrong type', orig instanceof Float32Array ? new Int32Array(4096) : new Float32Array(4096)],
+              ['a number', 12345],
+            ]
+          : [
+              ['one element', b.alloc('f32', 1).handle],
+              ['a made-up address', 8],
+              ['an unaligned address', (orig as number) + 1],
+              ['past its allocation', (orig as number) + (1 << 20)],
+              ['freed', freedHandle],
+              ['negative', -64],
+            ];
         for (const [what, v] of variants) {
           if (orig === null && what !== 'one element') continue;
           const forged = [...args];
@@ -180,8 +178,7 @@ describe.each(backends())('%s backend', (name, b) => {
       ],
       [
         'a view past its base',
-        () =>
-          new Tensor(b, 'f32', 512, isCpu ? new Float32Array(256) : (real.handle as number) + 4 * 128, real),
+        () => new Tensor(b, 'f32', 512, isCpu ? new Float32Array(256) : (real.handle as number) + 4 * 128, real),
       ],
       ['storage of another dtype', () => new Tensor(b, 'f32', 64, isCpu ? new Int32Array(64) : 8)],
       ['a made-up handle', () => new Tensor(b, 'f32', 64, isCpu ? (12345 as never) : 1 << 20)],

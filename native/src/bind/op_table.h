@@ -393,8 +393,7 @@ inline int op_attention_paged_fwd(CallArgs& a) {
       const int32_t* d = seqs + i * SD_PAGED_SEQ_FIELDS;
       const int64_t q_end = (int64_t)(d[0] > 0 ? d[0] : 0) + (d[1] > 0 ? d[1] : 0);
       const int64_t tk = d[2] > 0 ? d[2] : 0;
-      const int64_t e_end =
-          (int64_t)(d[7] > 0 ? d[7] : 0) + (paged ? (tk + a10 - 1) / a10 : 0);
+      const int64_t e_end = (int64_t)(d[7] > 0 ? d[7] : 0) + (paged ? (tk + a10 - 1) / a10 : 0);
       qrows = qrows > q_end ? qrows : q_end;
       entries = entries > e_end ? entries : e_end;
     }
@@ -406,8 +405,7 @@ inline int op_attention_paged_fwd(CallArgs& a) {
   float* out = SDB_F32(3, "out", nq);
   int32_t* pages = SDB_I32(5, "pages", entries);
   SDB_READY();
-  return sd_attention_paged_fwd(q, k_pool, v_pool, out, seqs, pages, a6, a7, a8, a9, a10, a11,
-                                a12);
+  return sd_attention_paged_fwd(q, k_pool, v_pool, out, seqs, pages, a6, a7, a8, a9, a10, a11, a12);
 }
 
 #undef SDB_F32

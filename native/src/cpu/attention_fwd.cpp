@@ -254,7 +254,8 @@ inline float tile_softmax16(float* sc, float m, float* sum) {
 // does not depend on the other rows of the call.
 // Keys and values are addressed through `kv` (contiguous or paged): a key tile is contiguous
 // rows either way (a page holds whole tiles), so only a tile's first row is looked up, and the
-// arithmetic is the same instruction for instruction — paged rows equal contiguous ones bit for bit.
+// arithmetic is the same instruction for instruction — paged rows equal contiguous ones bit for
+// bit.
 template <typename KV>
 void attention_fwd_gemm(const float* q, const KV& kv, float* out, float* lse,
                         const sd_attn_shape& s) {
@@ -381,8 +382,7 @@ void attention_fwd_gemm(const float* q, const KV& kv, float* out, float* lse,
           // O += P·V with P (R rows × nk keys) read in place from the score rows.
           for (int pd = 0; pd < dpanels; ++pd)
             sd::mm::kernel_any<0, BK>(
-                R, nk, S,
-                v_in_place ? vt + pd * NR : Vp + (size_t)pd * BK * NR,
+                R, nk, S, v_in_place ? vt + pd * NR : Vp + (size_t)pd * BK * NR,
                 acc.data() + (size_t)g * D + pd * NR, D, sd::imin(NR, D - pd * NR), 1.f, 1.f, false,
                 v_in_place ? (int)kstride : NR);
         }
