@@ -23,7 +23,7 @@ fail() {
 say "pnpm pack of every package into $work/tarballs"
 mkdir -p "$work/tarballs"
 dirs=(native platforms/native-linux-x64 models/seed-diffusion-tiny packages/tokenizer packages/corruption
-  packages/model packages/sampler packages/eval packages/tasks packages/cli)
+  packages/model packages/sampler packages/engine packages/serving packages/eval packages/tasks packages/cli)
 for d in "${dirs[@]}"; do
   (cd "$root/$d" && pnpm pack --pack-destination "$work/tarballs" >/dev/null)
 done

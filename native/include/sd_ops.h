@@ -162,6 +162,19 @@ int sd_attention_bwd_v(const float* q, const float* k, const float* v, const flo
                        int Tk, int Hq, int Hkv, int D, int mask, int block, int origin,
                        int q_offset, float scale);
 
+/* Paged attention forward over a batch of S sequences whose keys/values live in pages of
+ * page_size rows of shared pools k_pool, v_pool [pool_pages * page_size, Hkv, D]: key j of a
+ * sequence is pool row pages[page0 + j / page_size] * page_size + j % page_size. seqs holds
+ * SD_PAGED_SEQ_FIELDS int32 per sequence: q0 (its first row of q/out [N, Hq, D]), Tq, Tk,
+ * mask, block, origin, q_offset (as in sd_attn_shape) and page0 (its first entry of pages).
+ * Each sequence's rows get exactly what sd_attention_fwd gives on its keys laid out
+ * contiguously (bit for bit), whatever the other sequences. page_size must be a multiple
+ * of 64 (a key tile of the CPU kernels never crosses a page). No lse (inference only). */
+#define SD_PAGED_SEQ_FIELDS 8
+int sd_attention_paged_fwd(const float* q, const float* k_pool, const float* v_pool, float* out,
+                           const int32_t* seqs, const int32_t* pages, int S, int Hq, int Hkv, int D,
+                           int page_size, int pool_pages, float scale);
+
 /* ---------------------------------------------------------------- MLP */
 /* out = silu(gate) * up (out may alias gate or up). */
 int sd_swiglu_fwd(const float* gate, const float* up, float* out, int n);
@@ -189,6 +202,10 @@ int sd_adamw(float* param, const float* grad, float* m, float* v, int n, float l
 /* ---------------------------------------------------------------- KV cache */
 /* cache [max_len, row] ; copies src [T, row] to rows [len, len + T). */
 int sd_kv_append(float* cache, const float* src, int len, int T, int row, int max_len);
+/* Scatters src [n, row] to rows slots[i] of pool [pool_rows, row] (a paged cache's new
+ * rows, each to its page); slots must lie in [0, pool_rows). */
+int sd_kv_scatter(float* pool, const float* src, const int32_t* slots, int n, int row,
+                  int pool_rows);
 
 /* ---------------------------------------------------------------- decoding rows */
 /* For each row r of logits [N, V]: apply the mask-id and ban (-inf), temperature,

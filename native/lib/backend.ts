@@ -453,6 +453,59 @@ export abstract class Backend {
     this.call(op, this.ref(cache), this.ref(src), len, T, row, maxLen);
   }
 
+  /** Copies src [n, row] to rows slots[i] of pool [poolRows, row] (new K/V rows, each to its page). */
+  kvScatter(pool: Tensor, src: Tensor, slots: Tensor, n: number, row: number, poolRows: number): void {
+    const op = 'kv_scatter';
+    checkInt(op, { n, row, poolRows }, 1);
+    checkF32(op, 'pool', pool, poolRows * row);
+    checkF32(op, 'src', src, n * row);
+    checkI32(op, 'slots', slots, n);
+    this.call(op, this.ref(pool), this.ref(src), this.ref(slots), n, row, poolRows);
+  }
+
+  /**
+   * Attention forward for a batch of sequences whose keys/values live in pages of `pageSize`
+   * rows of shared pools kPool, vPool [poolPages·pageSize, Hkv, D]. `seqs` is the descriptor
+   * pagedSeqTable built (one entry per sequence: its query rows within q / out [N, Hq, D], keys,
+   * mask, first page-table entry); key j of a sequence is pool row
+   * pages[page0 + ⌊j / pageSize⌋]·pageSize + j mod pageSize. Each sequence gets exactly what
+   * attentionFwd gives on its keys laid out contiguously, whatever the others (pageSize: a
+   * multiple of 64). CPU and WASM backends (see has('attention_paged_fwd')).
+   */
+  attentionPagedFwd(
+    q: Tensor,
+    kPool: Tensor,
+    vPool: Tensor,
+    out: Tensor,
+    seqs: Tensor,
+    pages: Tensor,
+    g: {
+      N: number;
+      S: number;
+      Hq: number;
+      Hkv: number;
+      D: number;
+      pageSize: number;
+      poolPages: number;
+      scale?: number;
+    },
+  ): void {
+    const op = 'attention_paged_fwd';
+    const { N, S, Hq, Hkv, D, pageSize, poolPages } = g;
+    checkInt(op, { N, S, Hq, Hkv, D, pageSize, poolPages }, 1);
+    if (pageSize % 64 !== 0) throw new OpError(op, `pageSize must be a multiple of 64, got ${pageSize}`);
+    const scale = g.scale ?? 1 / Math.sqrt(D);
+    checkReal(op, { scale });
+    checkF32(op, 'q', q, N * Hq * D);
+    checkF32(op, 'out', out, N * Hq * D);
+    checkF32(op, 'kPool', kPool, poolPages * pageSize * Hkv * D);
+    checkF32(op, 'vPool', vPool, poolPages * pageSize * Hkv * D);
+    checkI32(op, 'seqs', seqs, S * PAGED_SEQ_FIELDS);
+    checkI32(op, 'pages', pages, pages.length);
+    const refs = [q, kPool, vPool, out, seqs, pages].map((t) => this.ref(t));
+    this.call(op, ...refs, S, Hq, Hkv, D, pageSize, poolPages, scale);
+  }
+
   /**
    * Decode-side row statistics over logits [N, V]: token (argmax, or sampled with
    * uniforms[r]), its probability, the entropy and the top-1/top-2 margin, after the
@@ -505,6 +558,22 @@ export abstract class Backend {
       this.ref(margin),
     );
   }
+}
+
+/** int32 fields per sequence of attentionPagedFwd's descriptor (SD_PAGED_SEQ_FIELDS). */
+const PAGED_SEQ_FIELDS = 8;
+
+/** One sequence of a paged attention call: its query rows, key count, mask and first page-table entry. */
+export interface PagedSeq {
+  q0: number;
+  Tq: number;
+  Tk: number;
+  mask: MaskKind;
+  block?: number;
+  origin?: number;
+  qOffset?: number;
+  /** Index in the page table of the sequence's first page. */
+  page0: number;
 }
 
 /** Mask topologies of attention (see include/sd_ops.h). */
@@ -564,6 +633,29 @@ function attnArgs(op: string, s: AttnShape): number[] {
     throw new OpError(op, `mask prefix needs qOffset + Tq <= Tk, got ${qOffset} + ${Tq} > ${Tk}`);
   }
   return [Tq, Tk, Hq, Hkv, D, MASKS[s.mask], block, origin, qOffset, scale];
+}
+
+/**
+ * The descriptor attentionPagedFwd reads ([S · 8] int32: q0, Tq, Tk, mask, block, origin,
+ * qOffset, page0 per sequence), each sequence's shape validated as attentionFwd validates it;
+ * N rows of queries and a page table of `pages` entries to fit in.
+ */
+export function pagedSeqTable(seqs: PagedSeq[], g: { N: number; pages: number; pageSize: number }): Int32Array {
+  const op = 'attention_paged_fwd';
+  if (seqs.length < 1) throw new OpError(op, 'no sequences');
+  const desc = new Int32Array(seqs.length * PAGED_SEQ_FIELDS);
+  seqs.forEach((s, i) => {
+    const a = attnArgs(op, { ...s, Hq: 1, Hkv: 1, D: 1 });
+    checkInt(op, { q0: s.q0, page0: s.page0 }, 0);
+    if (s.q0 + s.Tq > g.N)
+      throw new OpError(op, `sequence ${i}: rows [${s.q0}, ${s.q0 + s.Tq}) exceed the ${g.N} query rows`);
+    const need = s.page0 + Math.ceil(s.Tk / g.pageSize);
+    if (need > g.pages) {
+      throw new OpError(op, `sequence ${i}: ${s.Tk} keys need page-table entries [${s.page0}, ${need}) of ${g.pages}`);
+    }
+    desc.set([s.q0, a[0], a[1], a[5], a[6], a[7], a[8], s.page0], i * PAGED_SEQ_FIELDS);
+  });
+  return desc;
 }
 
 /** AdamW hyper-parameters for one step. */

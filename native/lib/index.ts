@@ -1,4 +1,4 @@
-export { Backend, MASKS } from './backend';
+export { Backend, MASKS, pagedSeqTable } from './backend';
 export type {
   AdamWParams,
   AttnShape,
@@ -6,6 +6,7 @@ export type {
   DecodeParams,
   HalfType,
   MaskKind,
+  PagedSeq,
   RawKernels,
   W16Type,
 } from './backend';

@@ -405,6 +405,51 @@ export function kvAppend(cache: Arr, src: Arr, len: number, row: number): Float6
   return out;
 }
 
+/** Pool rows slots[i] = src row i (kv_scatter). */
+export function kvScatter(pool: Arr, src: Arr, slots: ArrayLike<number>, row: number): Float64Array {
+  const out = Float64Array.from(pool);
+  for (let i = 0; i < slots.length; i++) for (let c = 0; c < row; c++) out[slots[i] * row + c] = src[i * row + c];
+  return out;
+}
+
+/** One sequence of a paged attention call (see attention_paged_fwd). */
+export interface RefPagedSeq extends Omit<RefAttnShape, 'Hq' | 'Hkv' | 'D' | 'scale'> {
+  q0: number;
+  page0: number;
+}
+
+/**
+ * Paged attention forward: each sequence's keys gathered from its pages into rows 0..Tk-1,
+ * then attentionFwd on its query rows. Returns out [N, Hq, D] (rows no sequence covers: 0).
+ */
+export function attentionPagedFwd(
+  q: Arr,
+  kPool: Arr,
+  vPool: Arr,
+  seqs: RefPagedSeq[],
+  pages: ArrayLike<number>,
+  g: { N: number; Hq: number; Hkv: number; D: number; pageSize: number; scale?: number },
+): Float64Array {
+  const { Hq, Hkv, D, pageSize: P } = g;
+  const row = Hkv * D;
+  const out = new Float64Array(g.N * Hq * D);
+  for (const s of seqs) {
+    const k = new Float64Array(s.Tk * row);
+    const v = new Float64Array(s.Tk * row);
+    for (let j = 0; j < s.Tk; j++) {
+      const at = (pages[s.page0 + Math.floor(j / P)] * P + (j % P)) * row;
+      for (let c = 0; c < row; c++) {
+        k[j * row + c] = kPool[at + c];
+        v[j * row + c] = vPool[at + c];
+      }
+    }
+    const qs = Array.prototype.slice.call(q, s.q0 * Hq * D, (s.q0 + s.Tq) * Hq * D) as number[];
+    const r = attentionFwd(qs, k, v, { ...s, Hq, Hkv, D, scale: g.scale });
+    out.set(r.out, s.q0 * Hq * D);
+  }
+  return out;
+}
+
 /**
  * Decoding statistics per row (see sd_decode_rows and native/src/cpu/decode.cpp for the
  * exact filtering rules): tok, prob of tok, entropy, top1 - top2 margin.

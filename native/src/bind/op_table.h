@@ -360,6 +360,54 @@ inline int op_decode_rows(CallArgs& a) {
   return sd_decode_rows(logits, a1, a2, a3, a4, a5, a6, a7, uniforms, tok, prob, entropy, margin);
 }
 
+inline int op_kv_scatter(CallArgs& a) {
+  const char* op = "kv_scatter";
+  SDB_INT(3);
+  SDB_INT(4);
+  SDB_INT(5);
+  float* pool = SDB_F32(0, "pool", need(a5, a4));
+  float* src = SDB_F32(1, "src", need(a3, a4));
+  int32_t* slots = SDB_I32(2, "slots", need(a3));
+  SDB_READY();
+  return sd_kv_scatter(pool, src, slots, a3, a4, a5);
+}
+inline int op_attention_paged_fwd(CallArgs& a) {
+  const char* op = "attention_paged_fwd";
+  SDB_INT(6);
+  SDB_INT(7);
+  SDB_INT(8);
+  SDB_INT(9);
+  SDB_INT(10);
+  SDB_INT(11);
+  SDB_REAL(12);
+  // The descriptor first: the query rows and page-table entries the call reads follow from it
+  // (rows [q0, q0 + Tq) of q / out and entries [page0, page0 + ceil(Tk / page_size)) per
+  // sequence). Nonsense fields count as 0 here; the kernel rejects them with their own message.
+  const int32_t* seqs = SDB_I32(4, "seqs", need(a6, SD_PAGED_SEQ_FIELDS));
+  int64_t qrows = 0, entries = 0;
+  // A page size that is not a whole number of 64-key tiles is refused by the kernel before it
+  // reads the page table (sd_ops.h), so no entries are needed for it.
+  const bool paged = a10 > 0 && a10 % 64 == 0;
+  if (seqs && !a.failed()) {
+    for (int64_t i = 0; i < a6; ++i) {
+      const int32_t* d = seqs + i * SD_PAGED_SEQ_FIELDS;
+      const int64_t q_end = (int64_t)(d[0] > 0 ? d[0] : 0) + (d[1] > 0 ? d[1] : 0);
+      const int64_t tk = d[2] > 0 ? d[2] : 0;
+      const int64_t e_end = (int64_t)(d[7] > 0 ? d[7] : 0) + (paged ? (tk + a10 - 1) / a10 : 0);
+      qrows = qrows > q_end ? qrows : q_end;
+      entries = entries > e_end ? entries : e_end;
+    }
+  }
+  const int64_t nq = need(qrows, a7, a9), nkv = need(need(a11, a10), a8, a9);
+  float* q = SDB_F32(0, "q", nq);
+  float* k_pool = SDB_F32(1, "k_pool", nkv);
+  float* v_pool = SDB_F32(2, "v_pool", nkv);
+  float* out = SDB_F32(3, "out", nq);
+  int32_t* pages = SDB_I32(5, "pages", entries);
+  SDB_READY();
+  return sd_attention_paged_fwd(q, k_pool, v_pool, out, seqs, pages, a6, a7, a8, a9, a10, a11, a12);
+}
+
 #undef SDB_F32
 #undef SDB_F32N
 #undef SDB_I32
@@ -397,6 +445,8 @@ inline const OpRow kOps[] = {
     {"adamw", 12, op_adamw},
     {"kv_append", 6, op_kv_append},
     {"decode_rows", 13, op_decode_rows},
+    {"kv_scatter", 6, op_kv_scatter},
+    {"attention_paged_fwd", 13, op_attention_paged_fwd},
 };
 inline constexpr size_t kNumOps = sizeof(kOps) / sizeof(kOps[0]);
 

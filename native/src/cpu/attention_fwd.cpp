@@ -4,6 +4,9 @@
 // with an online softmax (running max m, running sum l, unnormalised accumulator), so memory
 // is O(rows·D) per thread and never O(Tq·Tk). Key tiles no row of the unit can see are
 // skipped; tiles a row sees whole (cache keys) skip the per-key mask.
+// The same units serve the paged form (sd_attention_paged_fwd): the keys of a batch of
+// sequences live in pages of a shared pool, and a key tile never crosses a page (pages hold
+// a multiple of kAttnBK rows), so only the address of a tile's first row changes.
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -21,104 +24,178 @@ int unit_positions(int hpu) {
   return p > sd::kAttnBQ ? sd::kAttnBQ : (p < sd::kRows ? sd::kRows : p);
 }
 
-[[maybe_unused]] void attention_fwd(const float* q, const float* k, const float* v, float* out,
-                                    float* lse, const sd_attn_shape& s) {
-  const int D = s.D, Tq = s.Tq, Tk = s.Tk, Hq = s.Hq, Hkv = s.Hkv;
-  constexpr int BK = sd::kAttnBK, R = sd::kRows;
-  const int group = Hq / Hkv;
-  // Heads per unit: the whole group unless that leaves threads without a unit; then the
-  // largest divisor of the group that gives every thread one. The rows of a unit do not
-  // interact, so the result does not depend on this choice (nor on the thread count).
-  const int nt = sd::max_threads();
+// Keys and values stored contiguously: row j at base + j·stride.
+struct ContiguousKV {
+  const float* k;
+  const float* v;
+  size_t stride;
+  const float* krow(int j) const { return k + (size_t)j * stride; }
+  const float* vrow(int j) const { return v + (size_t)j * stride; }
+};
+
+// Keys and values in pages of P rows of a pool: row j at pool row pages[j / P]·P + j % P.
+struct PagedKV {
+  const float* k;
+  const float* v;
+  size_t stride;
+  const int32_t* pages;
+  int P;
+  size_t at(int j) const { return ((size_t)pages[j / P] * P + j % P) * stride; }
+  const float* krow(int j) const { return k + at(j); }
+  const float* vrow(int j) const { return v + at(j); }
+};
+
+// One attention call split into units (the unit loop below runs any mix of them).
+template <typename KV>
+struct Call {
+  sd_attn_shape s;
+  const float* q;
+  float* out;
+  float* lse;
+  KV kv;
+  int hpu, BQ, qtiles, hsplit, units;
+};
+
+// Heads per unit: the whole group unless that leaves threads without a unit; then the
+// largest divisor of the group that gives every thread one. The rows of a unit do not
+// interact, so the result does not depend on this choice (nor on the thread count).
+template <typename KV>
+Call<KV> plan(const sd_attn_shape& s, const float* q, float* out, float* lse, KV kv, int nt) {
+  const int group = s.Hq / s.Hkv;
   int hpu = group;
   while (hpu > 1 &&
-         (long)Hkv * (group / hpu) * ((Tq + unit_positions(hpu) - 1) / unit_positions(hpu)) < nt) {
+         (long)s.Hkv * (group / hpu) * ((s.Tq + unit_positions(hpu) - 1) / unit_positions(hpu)) <
+             nt) {
     int d = hpu - 1;
     while (group % d) --d;
     hpu = d;
   }
-  const int BQ = unit_positions(hpu);
-  const int qtiles = (Tq + BQ - 1) / BQ;
-  const int hsplit = group / hpu;
-  const int units = Hkv * hsplit * qtiles;
-  const int rows = BQ * hpu;  // rows per unit: position-major, head-minor
-  const size_t kstride = (size_t)Hkv * D;
-  SD_PARALLEL {
-    // acc holds the unit's rows plus one scratch row that absorbs the updates of padding rows.
-    std::vector<float> Kt((size_t)D * BK), acc((size_t)(rows + 1) * D), zero((size_t)D, 0.f);
-    std::vector<float> m(rows), l(rows);
-    std::vector<sd::KeySpan> span(BQ);
-    float S[R][BK];
-    SD_FOR_DYN
-    for (int u = 0; u < units; ++u) {
-      const int hk = u / (hsplit * qtiles), hs = u / qtiles % hsplit, i0 = u % qtiles * BQ;
-      const int h0 = hk * group + hs * hpu;
-      const int nq = sd::imin(BQ, Tq - i0), nr = nq * hpu;
-      int klo = Tk, khi = 0;
-      for (int p = 0; p < nq; ++p) {
-        span[p] = sd::key_span(s, i0 + p);
-        const sd::KeySpan& sp = span[p];
-        if (sp.lo0 < sp.hi0) klo = sd::imin(klo, sp.lo0), khi = khi > sp.hi0 ? khi : sp.hi0;
-        if (sp.lo1 < sp.hi1) klo = sd::imin(klo, sp.lo1), khi = khi > sp.hi1 ? khi : sp.hi1;
+  Call<KV> c{s, q, out, lse, kv, hpu, unit_positions(hpu), 0, 0, 0};
+  c.qtiles = (s.Tq + c.BQ - 1) / c.BQ;
+  c.hsplit = group / hpu;
+  c.units = s.Hkv * c.hsplit * c.qtiles;
+  return c;
+}
+
+// A thread's scratch, sized for units of up to `rows` rows of BQ positions.
+struct Scratch {
+  std::vector<float> Kt, acc, zero, m, l;
+  std::vector<sd::KeySpan> span;
+  Scratch(int D, int rows, int BQ)
+      : Kt((size_t)D * sd::kAttnBK),
+        acc((size_t)(rows + 1) * D),
+        zero((size_t)D, 0.f),
+        m(rows),
+        l(rows),
+        span(BQ) {}
+};
+
+template <typename KV>
+void run_unit(const Call<KV>& c, int u, Scratch& w) {
+  const sd_attn_shape& s = c.s;
+  const int D = s.D, Tq = s.Tq, Tk = s.Tk, Hq = s.Hq;
+  constexpr int BK = sd::kAttnBK, R = sd::kRows;
+  const int group = Hq / s.Hkv, hpu = c.hpu, BQ = c.BQ, rows = BQ * hpu;
+  const size_t kstride = (size_t)s.Hkv * D;
+  const float* q = c.q;
+  float S[R][BK];
+  float* Kt = w.Kt.data();
+  float* acc = w.acc.data();
+  float* m = w.m.data();
+  float* l = w.l.data();
+  sd::KeySpan* span = w.span.data();
+  const int hk = u / (c.hsplit * c.qtiles), hs = u / c.qtiles % c.hsplit, i0 = u % c.qtiles * BQ;
+  const int h0 = hk * group + hs * hpu;
+  const int nq = sd::imin(BQ, Tq - i0), nr = nq * hpu;
+  int klo = Tk, khi = 0;
+  for (int p = 0; p < nq; ++p) {
+    span[p] = sd::key_span(s, i0 + p);
+    const sd::KeySpan& sp = span[p];
+    if (sp.lo0 < sp.hi0) klo = sd::imin(klo, sp.lo0), khi = khi > sp.hi0 ? khi : sp.hi0;
+    if (sp.lo1 < sp.hi1) klo = sd::imin(klo, sp.lo1), khi = khi > sp.hi1 ? khi : sp.hi1;
+  }
+  for (int r = 0; r < nr; ++r) m[r] = -INFINITY, l[r] = 0.f;
+  for (size_t e = 0; e < (size_t)nr * D; ++e) acc[e] = 0.f;  // the scratch row is never read
+  for (int j0 = klo / BK * BK; j0 < khi; j0 += BK) {
+    const int nk = sd::imin(BK, Tk - j0), j1 = j0 + nk;
+    bool any = false;
+    for (int p = 0; p < nq && !any; ++p) any = span[p].touches(j0, j1);
+    if (!any) continue;
+    // A tile's rows are contiguous (in one page of a paged cache): address its first row.
+    sd::transpose_key_tile(c.kv.krow(j0) + (size_t)hk * D, 0, nk, (int)kstride, D, Kt);
+    for (int g = 0; g < nr; g += R) {
+      bool live[R];
+      const float* x[R];
+      float* a[R];
+      bool group_live = false;
+      for (int cc = 0; cc < R; ++cc) {
+        const int r = g + cc;
+        live[cc] = r < nr && span[r / hpu].touches(j0, j1);
+        group_live |= live[cc];
+        x[cc] = r < nr ? q + ((size_t)(i0 + r / hpu) * Hq + h0 + r % hpu) * D : w.zero.data();
+        a[cc] = acc + (size_t)(r < nr ? r : rows) * D;
       }
-      for (int r = 0; r < nr; ++r) m[r] = -INFINITY, l[r] = 0.f;
-      for (size_t e = 0; e < (size_t)nr * D; ++e) acc[e] = 0.f;  // the scratch row is never read
-      const float* kh = k + (size_t)hk * D;
-      const float* vh = v + (size_t)hk * D;
-      for (int j0 = klo / BK * BK; j0 < khi; j0 += BK) {
-        const int nk = sd::imin(BK, Tk - j0), j1 = j0 + nk;
-        bool any = false;
-        for (int p = 0; p < nq && !any; ++p) any = span[p].touches(j0, j1);
-        if (!any) continue;
-        sd::transpose_key_tile(kh, j0, nk, (int)kstride, D, Kt.data());
-        for (int g = 0; g < nr; g += R) {
-          bool live[R];
-          const float* x[R];
-          float* a[R];
-          bool group_live = false;
-          for (int c = 0; c < R; ++c) {
-            const int r = g + c;
-            live[c] = r < nr && span[r / hpu].touches(j0, j1);
-            group_live |= live[c];
-            x[c] = r < nr ? q + ((size_t)(i0 + r / hpu) * Hq + h0 + r % hpu) * D : zero.data();
-            a[c] = acc.data() + (size_t)(r < nr ? r : rows) * D;
-          }
-          if (!group_live) continue;
-          sd::rows_dot_tile(x, Kt.data(), D, s.scale, S);
-          for (int c = 0; c < R; ++c) {
-            float* sc = S[c];
-            if (!live[c]) {
-              for (int jj = 0; jj < BK; ++jj) sc[jj] = 0.f;
-              continue;
-            }
-            const int r = g + c;
-            const sd::KeySpan sp = span[r / hpu];
-            // A tile the row sees whole needs no mask; otherwise hide the keys it cannot see
-            // (and the zero padding past Tk, which no span covers).
-            const bool whole =
-                nk == BK && ((sp.lo0 <= j0 && sp.hi0 >= j1) || (sp.lo1 <= j0 && sp.hi1 >= j1));
-            if (!whole)
-              for (int jj = 0; jj < BK; ++jj) sc[jj] = sp.sees(j0 + jj) ? sc[jj] : -INFINITY;
-            float ts;
-            const float mn = sd::tile_softmax(sc, m[r], &ts);
-            const float corr = sd::exp(m[r] - mn);  // 0 on the first visible tile
-            l[r] = l[r] * corr + ts;
-            m[r] = mn;
-            if (corr != 1.f)
-              for (int d = 0; d < D; ++d) a[c][d] *= corr;
-          }
-          sd::rows_acc_tile(a, S, vh + (size_t)j0 * kstride, kstride, nk, D);
+      if (!group_live) continue;
+      sd::rows_dot_tile(x, Kt, D, s.scale, S);
+      for (int cc = 0; cc < R; ++cc) {
+        float* sc = S[cc];
+        if (!live[cc]) {
+          for (int jj = 0; jj < BK; ++jj) sc[jj] = 0.f;
+          continue;
         }
+        const int r = g + cc;
+        const sd::KeySpan sp = span[r / hpu];
+        // A tile the row sees whole needs no mask; otherwise hide the keys it cannot see
+        // (and the zero padding past Tk, which no span covers).
+        const bool whole =
+            nk == BK && ((sp.lo0 <= j0 && sp.hi0 >= j1) || (sp.lo1 <= j0 && sp.hi1 >= j1));
+        if (!whole)
+          for (int jj = 0; jj < BK; ++jj) sc[jj] = sp.sees(j0 + jj) ? sc[jj] : -INFINITY;
+        float ts;
+        const float mn = sd::tile_softmax(sc, m[r], &ts);
+        const float corr = sd::exp(m[r] - mn);  // 0 on the first visible tile
+        l[r] = l[r] * corr + ts;
+        m[r] = mn;
+        if (corr != 1.f)
+          for (int d = 0; d < D; ++d) a[cc][d] *= corr;
       }
-      for (int r = 0; r < nr; ++r) {
-        const int i = i0 + r / hpu, h = h0 + r % hpu;
-        float* orow = out + ((size_t)i * Hq + h) * D;
-        const float* ar = acc.data() + (size_t)r * D;
-        // A row with no visible key: zeros and lse = -inf (the backward skips it).
-        const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
-        for (int d = 0; d < D; ++d) orow[d] = ar[d] * inv;
-        if (lse) lse[(size_t)h * Tq + i] = l[r] > 0.f ? m[r] + std::log(l[r]) : -INFINITY;
-      }
+      sd::rows_acc_tile(a, S, c.kv.vrow(j0) + (size_t)hk * D, kstride, nk, D);
+    }
+  }
+  for (int r = 0; r < nr; ++r) {
+    const int i = i0 + r / hpu, h = h0 + r % hpu;
+    float* orow = c.out + ((size_t)i * Hq + h) * D;
+    const float* ar = acc + (size_t)r * D;
+    // A row with no visible key: zeros and lse = -inf (the backward skips it).
+    const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
+    for (int d = 0; d < D; ++d) orow[d] = ar[d] * inv;
+    if (c.lse) c.lse[(size_t)h * Tq + i] = l[r] > 0.f ? m[r] + std::log(l[r]) : -INFINITY;
+  }
+}
+
+// Runs every unit of `calls` (one parallel region over all of them). first[i] is the index of
+// call i's first unit in the flat unit range.
+template <typename KV>
+void run_calls(const std::vector<Call<KV>>& calls) {
+  std::vector<int> first(calls.size() + 1, 0);
+  int rows = 0, BQ = 0, D = 0;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    first[i + 1] = first[i] + calls[i].units;
+    rows = rows > calls[i].BQ * calls[i].hpu ? rows : calls[i].BQ * calls[i].hpu;
+    BQ = BQ > calls[i].BQ ? BQ : calls[i].BQ;
+    D = calls[i].s.D;
+  }
+  const int total = first.back();
+  if (total == 0) return;
+  SD_PARALLEL {
+    Scratch w(D, rows, BQ);
+    size_t ci = 0;
+    SD_FOR_DYN
+    for (int u = 0; u < total; ++u) {
+      // Units are handed out in increasing order per thread: walk the calls forwards.
+      if ((int)ci >= (int)calls.size() || u < first[ci]) ci = 0;
+      while (u >= first[ci + 1]) ++ci;
+      run_unit(calls[ci], u - first[ci], w);
     }
   }
 }
@@ -175,7 +252,12 @@ inline float tile_softmax16(float* sc, float m, float* sum) {
 // multiplied into the accumulators by 32-column panels of the value tile (O += P·V). Each row
 // is the same chain of fused multiply-adds whatever rows share its group, so the result still
 // does not depend on the other rows of the call.
-void attention_fwd_gemm(const float* q, const float* k, const float* v, float* out, float* lse,
+// Keys and values are addressed through `kv` (contiguous or paged): a key tile is contiguous
+// rows either way (a page holds whole tiles), so only a tile's first row is looked up, and the
+// arithmetic is the same instruction for instruction — paged rows equal contiguous ones bit for
+// bit.
+template <typename KV>
+void attention_fwd_gemm(const float* q, const KV& kv, float* out, float* lse,
                         const sd_attn_shape& s) {
   using sd::mm::MR;
   using sd::mm::NR;
@@ -241,14 +323,15 @@ void attention_fwd_gemm(const float* q, const float* k, const float* v, float* o
           for (int d = 0; d < D; ++d) d0[(size_t)d * MR + c] = x[d];
         }
       }
-      const float* kh = k + (size_t)hk * D;
-      const float* vh = v + (size_t)hk * D;
       for (int j0 = klo / BK * BK; j0 < khi; j0 += BK) {
         const int nk = sd::imin(BK, Tk - j0), j1 = j0 + nk;
         bool any = false;
         for (int p = 0; p < nq && !any; ++p) any = span[p].touches(j0, j1);
         if (!any) continue;
-        sd::transpose_key_tile(kh, j0, nk, (int)kstride, D, Kt);
+        // The tile's first key and value rows of this head (its rows follow at kstride).
+        const float* kt = kv.krow(j0) + (size_t)hk * D;
+        const float* vt = kv.vrow(j0) + (size_t)hk * D;
+        sd::transpose_key_tile(kt, 0, nk, (int)kstride, D, Kt);
         // D not a multiple of 32: the value tile is copied into zero-padded 32-column panels
         // (reading the last panel in place would run past the row, and past the buffer).
         if (!v_in_place)
@@ -256,7 +339,7 @@ void attention_fwd_gemm(const float* q, const float* k, const float* v, float* o
             const int d0 = pd * NR, w = sd::imin(NR, D - d0);
             float* dst = Vp + (size_t)pd * BK * NR;
             for (int jj = 0; jj < nk; ++jj) {
-              const float* src = vh + (size_t)(j0 + jj) * kstride + d0;
+              const float* src = vt + (size_t)jj * kstride + d0;
               float* o = dst + (size_t)jj * NR;
               for (int d = 0; d < w; ++d) o[d] = src[d];
               for (int d = w; d < NR; ++d) o[d] = 0.f;
@@ -299,8 +382,7 @@ void attention_fwd_gemm(const float* q, const float* k, const float* v, float* o
           // O += P·V with P (R rows × nk keys) read in place from the score rows.
           for (int pd = 0; pd < dpanels; ++pd)
             sd::mm::kernel_any<0, BK>(
-                R, nk, S,
-                v_in_place ? vh + (size_t)j0 * kstride + pd * NR : Vp + (size_t)pd * BK * NR,
+                R, nk, S, v_in_place ? vt + pd * NR : Vp + (size_t)pd * BK * NR,
                 acc.data() + (size_t)g * D + pd * NR, D, sd::imin(NR, D - pd * NR), 1.f, 1.f, false,
                 v_in_place ? (int)kstride : NR);
         }
@@ -318,6 +400,7 @@ void attention_fwd_gemm(const float* q, const float* k, const float* v, float* o
 }
 #endif
 }  // namespace
+
 extern "C" int sd_attention_fwd(const float* q, const float* k, const float* v, float* out,
                                 float* lse, const sd_attn_shape* s) {
   const char* op = "attention_fwd";
@@ -326,10 +409,11 @@ extern "C" int sd_attention_fwd(const float* q, const float* k, const float* v, 
   SD_CHECK_PTR(op, "k", k);
   SD_CHECK_PTR(op, "v", v);
   SD_CHECK_PTR(op, "out", out);
+  const ContiguousKV kv{k, v, (size_t)s->Hkv * s->D};
 #if SD_MM_AVX512
-  attention_fwd_gemm(q, k, v, out, lse, *s);
+  attention_fwd_gemm(q, kv, out, lse, *s);
 #else
-  attention_fwd(q, k, v, out, lse, *s);
+  run_calls(std::vector<Call<ContiguousKV>>{plan(*s, q, out, lse, kv, sd::max_threads())});
 #endif
   return SD_OK;
 }
@@ -339,4 +423,50 @@ extern "C" int sd_attention_fwd_v(const float* q, const float* k, const float* v
                                   int block, int origin, int q_offset, float scale) {
   const sd_attn_shape s{Tq, Tk, Hq, Hkv, D, mask, block, origin, q_offset, scale};
   return sd_attention_fwd(q, k, v, out, lse, &s);
+}
+
+extern "C" int sd_attention_paged_fwd(const float* q, const float* k_pool, const float* v_pool,
+                                      float* out, const int32_t* seqs, const int32_t* pages, int S,
+                                      int Hq, int Hkv, int D, int page_size, int pool_pages,
+                                      float scale) {
+  const char* op = "attention_paged_fwd";
+  SD_CHECK_POS(op, "S", S);
+  SD_CHECK_POS(op, "page_size", page_size);
+  SD_CHECK_POS(op, "pool_pages", pool_pages);
+  SD_CHECK_PTR(op, "q", q);
+  SD_CHECK_PTR(op, "k_pool", k_pool);
+  SD_CHECK_PTR(op, "v_pool", v_pool);
+  SD_CHECK_PTR(op, "out", out);
+  SD_CHECK_PTR(op, "seqs", seqs);
+  SD_CHECK_PTR(op, "pages", pages);
+  if (page_size % sd::kAttnBK != 0)
+    return sd::fail(SD_EINVAL, "%s: page_size must be a multiple of %d (a key tile), got %d", op,
+                    sd::kAttnBK, page_size);
+  std::vector<Call<PagedKV>> calls;
+  calls.reserve(S);
+  const int nt = sd::max_threads();
+  for (int i = 0; i < S; ++i) {
+    const int32_t* d = seqs + (size_t)i * SD_PAGED_SEQ_FIELDS;
+    const int q0 = d[0], page0 = d[7];
+    const sd_attn_shape s{d[1], d[2], Hq, Hkv, D, d[3], d[4], d[5], d[6], scale};
+    if (int rc = sd::check_attn_shape(op, &s)) return rc;
+    if (q0 < 0 || page0 < 0)
+      return sd::fail(SD_EINVAL, "%s: sequence %d: q0 (%d) and page0 (%d) must be >= 0", op, i, q0,
+                      page0);
+    const int np = (s.Tk + page_size - 1) / page_size;
+    for (int p = 0; p < np; ++p)
+      if (pages[page0 + p] < 0 || pages[page0 + p] >= pool_pages)
+        return sd::fail(SD_ERANGE, "%s: sequence %d: page %d is %d, outside the pool of %d pages",
+                        op, i, p, pages[page0 + p], pool_pages);
+    const PagedKV kv{k_pool, v_pool, (size_t)Hkv * D, pages + page0, page_size};
+    const size_t row0 = (size_t)q0 * Hq * D;
+    calls.push_back(plan(s, q + row0, out + row0, (float*)nullptr, kv, nt));
+  }
+#if SD_MM_AVX512
+  // One GEMM-tiled call per sequence, exactly as sd_attention_fwd runs it on contiguous keys.
+  for (const Call<PagedKV>& c : calls) attention_fwd_gemm(c.q, c.kv, c.out, c.lse, c.s);
+#else
+  run_calls(calls);
+#endif
+  return SD_OK;
 }

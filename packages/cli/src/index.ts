@@ -7,6 +7,7 @@ import { generateCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
 import { selfcheckCommand } from './commands/selfcheck';
 import { tasksCommand } from './commands/tasks';
+import { serveCommand } from './commands/serve';
 import { tokenizerCommand } from './commands/tokenizer';
 import { trainCommand } from './commands/train';
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   program.addCommand(dataCommand());
   program.addCommand(trainCommand());
   program.addCommand(tasksCommand());
+  program.addCommand(serveCommand());
   return program;
 }
 

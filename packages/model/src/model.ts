@@ -6,20 +6,19 @@ import { backend as defaultBackend } from '@seed-diffusion/native';
 import type { Activations } from './activations';
 import type { LoadOptions, SaveOptions } from './checkpoint';
 import { readModelFolder, saveModel } from './checkpoint';
-import { allocActivations, rowsOf } from './activations';
+import { allocActivations } from './activations';
+import type { BatchItem, BatchOutput, CachedMask, FullTopology } from './batch';
+import { runBatch } from './batch';
 import type { ModelConfig, ModelConfigInput } from './config';
 import { makeConfig, parameterCount } from './config';
-import { forwardTrunk, shiftedSources } from './forward';
 import type { HalfWeights } from './half-weights';
 import { makeHalfWeights } from './half-weights';
-import { headForward } from './layers/head';
-import { linearFwd } from './layers/linear';
 import { KVCache } from './kvcache';
+import { KVPool, type KVPoolOptions } from './kvpool';
 import type { ParamViews } from './params';
 import { initParams, paramLayout, paramViews } from './params';
-import type { Topology } from './topology';
 
-export type FullTopology = { mask: 'bidir' } | { mask: 'block_causal'; block: number; origin?: number };
+export type { FullTopology } from './batch';
 
 export class Model {
   readonly views: ParamViews;
@@ -27,6 +26,8 @@ export class Model {
   private half: HalfWeights | null = null;
   private ws: Activations | null = null;
   private wsHead: { src: Tensor; hsel: Tensor } | null = null;
+  /** The pool of caches made by newCache (grows as they need it). */
+  private ownPool: KVPool | null = null;
 
   constructor(
     readonly config: ModelConfig,
@@ -61,8 +62,8 @@ export class Model {
 
   /**
    * Frees the backend memory this model owns (parameters, the 16-bit copy, inference
-   * workspaces). The model is unusable afterwards; KV caches made by newCache are freed by their
-   * own dispose. Calling it twice is harmless.
+   * workspaces, the KV pool behind newCache). The model is unusable afterwards; pools made by
+   * newPool are freed by their own dispose. Calling it twice is harmless.
    */
   dispose(): void {
     if (this.disposed) return;
@@ -76,6 +77,9 @@ export class Model {
     }
     this.ws = null;
     this.wsHead = null;
+    // The caches newCache made hold pages of this pool: they are unusable with the model anyway.
+    this.ownPool?.dispose();
+    this.ownPool = null;
     b.free(this.params);
   }
 
@@ -129,8 +133,62 @@ export class Model {
     return paramLayout(this.config);
   }
 
-  newCache(maxLen = this.config.maxSeqLen): KVCache {
-    return new KVCache(this.backend, this.config, maxLen);
+  /**
+   * A cache of up to maxLen rows in the model's own KV pool, which grows as its caches need
+   * pages (a server or a batch of rollouts makes a bounded pool with newPool instead).
+   * release() the cache when done to give its pages back.
+   */
+  newCache(maxLen = this.config.maxSeqLen, pool?: KVPool): KVCache {
+    if (!Number.isInteger(maxLen) || maxLen < 1)
+      throw new Error(`KVCache: maxLen must be a positive integer, got ${maxLen}`);
+    if (!pool) {
+      this.ownPool ??= new KVPool(this.backend, this.config, { pages: 4, growable: true });
+      pool = this.ownPool;
+    }
+    return new KVCache(pool, maxLen);
+  }
+
+  /** A pool of KV pages for many sequences' caches (see KVPool: fixed size unless growable). */
+  newPool(opts: KVPoolOptions = {}): KVPool {
+    return new KVPool(this.backend, this.config, opts);
+  }
+
+  /**
+   * One forward over a batch of blocks from different sequences (see BatchItem): each item
+   * attends to its own cache (or, without one, to its own rows), every Linear runs once over all
+   * rows, and logits come only for the rows each item asks for. A sequence's logits are bit for
+   * bit those it gets alone in a forward (every kernel is row-independent). Caches advance by
+   * their item's commit; every cache must come from one pool, and a pool without room for the
+   * batch's new rows throws PoolExhaustedError before anything is written. Free the output.
+   */
+  forwardBatch(items: BatchItem[]): BatchOutput {
+    if (!Array.isArray(items) || items.length === 0) throw new Error('forwardBatch: no items');
+    const seen = new Set<KVCache>();
+    items.forEach((it, i) => {
+      const op = `forwardBatch item ${i}`;
+      const n = it.cache ? this.checkIds(op, it.cache, it.ids) : this.checkFull(op, it.ids);
+      if (n === 0) throw new Error(`${op}: ids is empty`);
+      if (it.cache) {
+        if (seen.has(it.cache)) throw new Error(`${op}: the same cache appears twice in one batch`);
+        seen.add(it.cache);
+      }
+      checkMask(op, it.mask, !!it.cache, n);
+      if (it.positions !== undefined) {
+        if (!(it.positions instanceof Int32Array) || it.positions.length !== n) {
+          throw new TypeError(`${op}: positions must be an Int32Array of ${n}`);
+        }
+        for (const p of it.positions) {
+          if (!(p >= 0 && p < this.config.maxSeqLen))
+            throw new RangeError(`${op}: position ${p} is outside [0, ${this.config.maxSeqLen})`);
+        }
+      }
+      if (it.rows !== undefined && it.rows !== null) checkRows(op, it.rows, n);
+      const keep = it.commit ?? 0;
+      if (!Number.isInteger(keep) || keep < 0 || keep > n || (keep > 0 && !it.cache)) {
+        throw new Error(`${op}: commit must be a row count in [0, ${n}] (and needs a cache), got ${it.commit}`);
+      }
+    });
+    return runBatch(this.batchContext(), items);
   }
 
   /**
@@ -143,9 +201,7 @@ export class Model {
       throw new Error(`prefill: block must be a positive integer, got ${block}`);
     const n = this.checkIds('prefill', cache, ids);
     if (n === 0) return;
-    const len = cache.length;
-    this.runCached(cache, ids, { mask: 'block_causal', block, origin: 0 }, false);
-    cache.length = len + n;
+    this.forwardBatch([{ cache, ids, mask: { mask: 'block_causal', block, origin: 0 }, rows: null, commit: n }]);
   }
 
   /**
@@ -160,7 +216,6 @@ export class Model {
   ): Tensor {
     const n = this.checkIds('forwardBlock', cache, ids);
     if (n === 0) throw new Error('forwardBlock: ids is empty');
-    const len = cache.length;
     // commit: a row count keeps only the first rows (sampler: a final block fused with the next
     // block's first step); block: block-causal rows (blocks aligned at 0) instead of one 'prefix' block.
     const keep = opts.commit === true ? n : opts.commit ? opts.commit : 0;
@@ -170,13 +225,10 @@ export class Model {
     if (opts.block !== undefined && !(Number.isInteger(opts.block) && opts.block >= 1)) {
       throw new Error(`forwardBlock: block must be a positive integer, got ${opts.block}`);
     }
-    const mask =
-      opts.block === undefined
-        ? { mask: 'prefix' as const }
-        : { mask: 'block_causal' as const, block: opts.block, origin: 0 };
-    const logits = this.runCached(cache, ids, mask, true, checkRows('forwardBlock', opts.rows, n)) as Tensor;
-    cache.length = len + keep;
-    return logits;
+    const mask: CachedMask =
+      opts.block === undefined ? { mask: 'prefix' } : { mask: 'block_causal', block: opts.block, origin: 0 };
+    const rows = checkRows('forwardBlock', opts.rows, n) ?? undefined;
+    return this.forwardBatch([{ cache, ids, mask, rows, commit: keep }]).logits as Tensor;
   }
 
   /**
@@ -191,6 +243,11 @@ export class Model {
    * caller keeps the accepted clean prefix with `cache.length = len + accepted`.
    */
   forwardVerify(cache: KVCache, clean: Int32Array, opts: { masks: number; draft?: number; rows?: Int32Array }): Tensor {
+    return this.forwardBatch([this.verifyItem(cache, clean, opts)]).logits as Tensor;
+  }
+
+  /** The batch item of a forwardVerify call (validated), for batching verify forwards with others. */
+  verifyItem(cache: KVCache, clean: Int32Array, opts: { masks: number; draft?: number; rows?: Int32Array }): BatchItem {
     const c = this.config;
     const m = clean.length;
     const v = opts.masks;
@@ -201,7 +258,7 @@ export class Model {
     }
     if (!Number.isInteger(d) || d < 0) throw new Error(`forwardVerify: draft must be an integer >= 0, got ${d}`);
     if (v + d < 1) throw new Error('forwardVerify: no mask or draft rows to predict');
-    if (cache.hidden) {
+    if (c.shiftLogits) {
       throw new Error('forwardVerify: shifted-logit models (shift_logits) are not supported by verified decoding');
     }
     const n = m + v + d;
@@ -213,14 +270,14 @@ export class Model {
     for (let i = 0; i < m; i++) {
       if (clean[i] === c.maskTokenId) throw new Error(`forwardVerify: clean token ${i} is [MASK]`);
     }
-    const pos = new Int32Array(n);
-    for (let i = 0; i < m; i++) pos[i] = len + i;
-    for (let r = 0; r < v; r++) pos[m + r] = len + 1 + r;
-    for (let j = 0; j < d; j++) pos[m + v + j] = len + m + j;
+    const positions = new Int32Array(n);
+    for (let i = 0; i < m; i++) positions[i] = len + i;
+    for (let r = 0; r < v; r++) positions[m + r] = len + 1 + r;
+    for (let j = 0; j < d; j++) positions[m + v + j] = len + m + j;
     const rows = opts.rows
-      ? checkRows('forwardVerify', opts.rows, n)
+      ? (checkRows('forwardVerify', opts.rows, n) as Int32Array)
       : Int32Array.from({ length: v + d }, (_, i) => m + i);
-    return this.runCached(cache, ids, { mask: 'verify', block: m, origin: v }, true, rows, pos) as Tensor;
+    return { cache, ids, positions, mask: { mask: 'verify', block: m, origin: v }, rows };
   }
 
   /**
@@ -228,52 +285,30 @@ export class Model {
    * for only the listed rows (the head is the costliest part of a small-model forward).
    */
   forwardFull(ids: Int32Array, topology: FullTopology = { mask: 'bidir' }, opts: { rows?: Int32Array } = {}): Tensor {
-    const c = this.config;
-    const n = ids.length;
+    const n = this.checkFull('forwardFull', ids);
     if (n < 1) throw new Error('forwardFull: ids is empty');
-    if (n > c.maxSeqLen) throw new Error(`forwardFull: ${n} ids exceed maxSeqLen ${c.maxSeqLen}`);
     if (topology.mask === 'block_causal' && !(Number.isInteger(topology.block) && topology.block >= 1)) {
       throw new Error(`forwardFull: block_causal needs a positive integer block, got ${topology.block}`);
     }
-    const b = this.backend;
-    const ws = this.workspace(n);
-    const kvd = c.numKvHeads * c.headDim;
-    b.write(ws.ids, ids);
-    b.write(ws.pos, iota(0, n));
-    const k = rowsOf(ws.layers[0].k, n, kvd);
-    const v = rowsOf(ws.layers[0].v, n, kvd);
-    const topo: Topology = {
-      kOut: () => k,
-      vOut: () => v,
-      keys: () => k,
-      values: () => v,
-      seqs: [
-        {
-          q0: 0,
-          nq: n,
-          k0: 0,
-          Tk: n,
-          mask: topology.mask,
-          block: topology.mask === 'block_causal' ? topology.block : undefined,
-          origin: topology.mask === 'block_causal' ? (topology.origin ?? 0) : undefined,
-          qOffset: 0,
-        },
-      ],
+    const rows = checkRows('forwardFull', opts.rows, n) ?? undefined;
+    return this.forwardBatch([{ ids, mask: topology, rows }]).logits as Tensor;
+  }
+
+  private batchContext() {
+    return {
+      b: this.backend,
+      c: this.config,
+      pv: this.inferViews,
+      workspace: (n: number) => this.workspace(n),
+      headBuffers: (n: number) => this.headBuffers(n),
     };
-    const rows = checkRows('forwardFull', opts.rows, n);
-    const pv = this.inferViews;
-    forwardTrunk(b, c, pv, ws, n, topo, false);
-    const R = rows ? rows.length : n;
-    const logits = b.f32(R * c.vocabSize);
-    const head = this.headBuffers(n);
-    let src: Tensor | null = null;
-    if (c.shiftLogits || rows) {
-      src = rowsOf(head.src, R, 1);
-      const all = c.shiftLogits ? shiftedSources(n) : null;
-      b.write(src, rows ? rows.map((r) => (all ? all[r] : r)) : (all as Int32Array));
-    }
-    headForward(b, c, pv.norm, pv.head, ws.xOut, ws.lnf, ws.rstdf, n, R, { src, hsel: head.hsel, logits }, 0, pv.half);
-    return logits;
+  }
+
+  private checkFull(op: string, ids: Int32Array): number {
+    if (!(ids instanceof Int32Array)) throw new TypeError(`${op}: ids must be an Int32Array`);
+    if (ids.length > this.config.maxSeqLen)
+      throw new Error(`${op}: ${ids.length} ids exceed maxSeqLen ${this.config.maxSeqLen}`);
+    return ids.length;
   }
 
   private checkIds(op: string, cache: KVCache, ids: Int32Array): number {
@@ -289,83 +324,11 @@ export class Model {
     return ids.length;
   }
 
-  /** One forward of n new rows against the cache; K/V land at rows [len, len+n). */
-  private runCached(
-    cache: KVCache,
-    ids: Int32Array,
-    mask:
-      | { mask: 'prefix' }
-      | { mask: 'block_causal'; block: number; origin: number }
-      | { mask: 'verify'; block: number; origin: number },
-    wantLogits: boolean,
-    rows: Int32Array | null = null,
-    positions: Int32Array | null = null,
-  ): Tensor | null {
-    const b = this.backend;
-    const c = this.config;
-    const n = ids.length;
-    const len = cache.length;
-    const kvd = c.numKvHeads * c.headDim;
-    const d = c.hiddenSize;
-    const ws = this.workspace(n);
-    b.write(ws.ids, ids);
-    b.write(ws.pos, positions ?? iota(len, n));
-    const topo: Topology = {
-      kOut: (l) => cache.k[l].slice(len * kvd, n * kvd),
-      vOut: (l) => cache.v[l].slice(len * kvd, n * kvd),
-      keys: (l) => cache.k[l].slice(0, (len + n) * kvd),
-      values: (l) => cache.v[l].slice(0, (len + n) * kvd),
-      seqs: [{ q0: 0, nq: n, k0: -1, Tk: len + n, qOffset: len, ...mask }],
-    };
-    // Without logits (and without a shifted model's hidden states) only the K/V matter; with logits
-    // for some rows only, the last layer's output starts at the first of them.
-    const kvOnly = !wantLogits && !cache.hidden;
-    const outFrom = kvOnly ? n : rows && !cache.hidden ? Math.min(n, ...rows) : 0;
-    const pv = this.inferViews;
-    forwardTrunk(b, c, pv, ws, n, topo, false, outFrom);
-    if (kvOnly) return null;
-    const head = this.headBuffers(n);
-    const R = rows ? rows.length : n;
-    if (!cache.hidden) {
-      const logits = b.f32(R * c.vocabSize);
-      const src = rows ? rowsOf(head.src, R, 1) : null;
-      if (src && rows) b.write(src, rows);
-      headForward(
-        b,
-        c,
-        pv.norm,
-        pv.head,
-        ws.xOut,
-        ws.lnf,
-        ws.rstdf,
-        n,
-        R,
-        { src, hsel: head.hsel, logits },
-        outFrom,
-        pv.half,
-      );
-      return logits;
-    }
-    // Shifted logits: keep every position's final hidden state; row i of the block reads
-    // position len+i-1 (the previous block's last position for i = 0).
-    b.rmsnormFwd(rowsOf(ws.xOut, n, d), pv.norm, rowsOf(ws.lnf, n, d), rowsOf(ws.rstdf, n, 1), n, d, c.rmsNormEps);
-    b.kvAppend(cache.hidden, rowsOf(ws.lnf, n, d), len, n, d, cache.maxLen);
-    if (!wantLogits) return null;
-    const src = rowsOf(head.src, R, 1);
-    const s = new Int32Array(R);
-    for (let i = 0; i < R; i++) s[i] = Math.max(len + (rows ? rows[i] : i) - 1, 0);
-    b.write(src, s);
-    const hsel = rowsOf(head.hsel, R, d);
-    b.embeddingFwd(src, cache.hidden.slice(0, (len + n) * d), hsel, R, len + n, d);
-    const logits = b.f32(R * c.vocabSize);
-    linearFwd(b, hsel, pv.head, logits, R, c.vocabSize, d, pv.half);
-    return logits;
-  }
-
   /** Inference activations (all layers share one set), grown to at least n rows. */
   private workspace(n: number): Activations {
     if (!this.ws || this.ws.rows < n) {
-      const rows = Math.min(this.config.maxSeqLen, Math.max(n, this.ws ? this.ws.rows * 2 : 0));
+      // A batch may hold more rows than one sequence's context.
+      const rows = Math.max(n, Math.min(this.config.maxSeqLen, this.ws ? this.ws.rows * 2 : 0));
       if (this.ws) for (const t of this.ws.owned) this.backend.free(t);
       this.ws = allocActivations(this.backend, this.config, rows, false);
     }
@@ -374,7 +337,7 @@ export class Model {
 
   private headBuffers(n: number): { src: Tensor; hsel: Tensor } {
     if (!this.wsHead || this.wsHead.src.length < n) {
-      const rows = Math.min(this.config.maxSeqLen, Math.max(n, this.wsHead ? this.wsHead.src.length * 2 : 0));
+      const rows = Math.max(n, Math.min(this.config.maxSeqLen, this.wsHead ? this.wsHead.src.length * 2 : 0));
       if (this.wsHead) {
         this.backend.free(this.wsHead.src);
         this.backend.free(this.wsHead.hsel);
@@ -394,10 +357,25 @@ function checkRows(op: string, rows: Int32Array | undefined, n: number): Int32Ar
   return rows;
 }
 
-function iota(start: number, n: number): Int32Array {
-  const a = new Int32Array(n);
-  for (let i = 0; i < n; i++) a[i] = start + i;
-  return a;
+/** Validates a batch item's mask against whether it has a cache. */
+function checkMask(op: string, m: BatchItem['mask'], cached: boolean, n: number): void {
+  const kinds = cached ? ['prefix', 'block_causal', 'verify'] : ['bidir', 'block_causal'];
+  if (!m || !kinds.includes(m.mask)) {
+    throw new Error(
+      `${op}: mask must be one of ${kinds.join(', ')} ${cached ? 'with' : 'without'} a cache, got ${JSON.stringify(m?.mask)}`,
+    );
+  }
+  if (m.mask === 'block_causal' && !(Number.isInteger(m.block) && m.block >= 1)) {
+    throw new Error(`${op}: block_causal needs a positive integer block, got ${m.block}`);
+  }
+  if (
+    m.mask === 'verify' &&
+    !(Number.isInteger(m.block) && m.block >= 1 && m.origin >= 0 && m.origin <= m.block && m.block + m.origin <= n)
+  ) {
+    throw new Error(
+      `${op}: verify needs 1 <= clean rows (block ${m.block}), mask rows (origin ${m.origin}) <= clean rows, clean + mask rows <= ${n}`,
+    );
+  }
 }
 
 /** Loads a model folder (Model.load). */

@@ -1,7 +1,9 @@
 // Where each layer's keys/values go and which attention calls a forward makes. One
-// forward over N rows may hold several sequences (a training batch) or one block
-// against a KV cache.
+// forward over N rows may hold several sequences: a training batch (keys from the rows
+// themselves), or blocks of many decoding sequences, each against its own paged KV cache.
 import type { MaskKind, Tensor } from '@seed-diffusion/native';
+
+import type { KVPool } from './kvpool';
 
 export interface SeqAttention {
   /** First row (token) of this sequence's queries within the N rows. */
@@ -15,6 +17,24 @@ export interface SeqAttention {
   block?: number;
   origin?: number;
   qOffset?: number;
+  /** Paged: index in `paged.pages` of this sequence's first page (keys come from the pool). */
+  page0?: number;
+}
+
+/**
+ * The paged sequences of a forward: their rows are the first `rows` of the N, and each layer's
+ * new keys/values of those rows are scattered to their pool rows (`slots`) before attention.
+ */
+export interface PagedKeys {
+  pool: KVPool;
+  rows: number;
+  /** Pool row of each of the first `rows` rows [rows]. */
+  slots: Tensor;
+  /** pagedSeqTable of the paged sequences. */
+  table: Tensor;
+  count: number;
+  /** The concatenated page tables. */
+  pages: Tensor;
 }
 
 export interface Topology {
@@ -25,6 +45,7 @@ export interface Topology {
   keys(l: number, s: SeqAttention): Tensor;
   values(l: number, s: SeqAttention): Tensor;
   seqs: SeqAttention[];
+  paged?: PagedKeys;
 }
 
 /** B sequences of T rows each, keys taken from the activations themselves. */

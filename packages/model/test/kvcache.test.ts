@@ -125,7 +125,7 @@ describe('forwardVerify: speculative verification rows in one forward', () => {
     const lv = m.forwardVerify(cache, clean, { masks: 5, draft }).toArray();
     expect(lv.length).toBe((5 + draft) * V);
     expect(cache.length).toBe(C); // nothing committed by the call itself
-    const kTail = cache.k[1].toArray().slice(C * 12, (C + 5) * 12);
+    const kTail = cache.read('k', 1, C + 5).slice(C * 12, (C + 5) * 12);
     // Reference: the b = 1 chain, one fused forward [token ; MASK] per position.
     const ref = m.newCache();
     m.prefill(ref, ids.subarray(0, C), 1);
@@ -133,7 +133,7 @@ describe('forwardVerify: speculative verification rows in one forward', () => {
       const lg = m.forwardBlock(ref, Int32Array.of(clean[r], 22), { commit: 1, block: 1 }).toArray();
       expect(maxDiff(rowOf(lv, r), rowOf(lg, 1))).toBeLessThan(1e-4);
     }
-    expect(maxDiff(kTail, ref.k[1].toArray().slice(C * 12, (C + 5) * 12))).toBeLessThan(1e-4);
+    expect(maxDiff(kTail, ref.read('k', 1, C + 5).slice(C * 12, (C + 5) * 12))).toBeLessThan(1e-4);
     // Draft rows = a block of masks at C + 5 .. against the cache holding all clean rows.
     const blk = m.forwardBlock(ref, new Int32Array(draft).fill(22)).toArray();
     for (let j = 0; j < draft; j++) expect(maxDiff(rowOf(lv, 5 + j), rowOf(blk, j))).toBeLessThan(1e-4);

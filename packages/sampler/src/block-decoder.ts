@@ -2,26 +2,16 @@
 // to multiples of b from position 0; each block starts as [MASK] (prompt positions kept), is denoised
 // by one forward per step while a commit policy unmasks positions, and once final its exact K/V are
 // appended to the cache so later blocks attend to clean tokens. See docs/techniques.md §6.6.
-import { backend, type Tensor } from '@seed-diffusion/native';
+import type { Tensor } from '@seed-diffusion/native';
 
 import { confidences, decodeLogitRows, requestFilters, type RowStats } from './decode-rows';
-import type {
-  BlockEndEvent,
-  DecodeEvent,
-  DecodeStats,
-  DoneEvent,
-  PositionChange,
-  Rewrite,
-  StepEvent,
-  StopReason,
-} from './events';
+import type { Decoder, DecoderContext, ForwardCall } from './decoder-step';
+import type { BlockEndEvent, DoneEvent, PositionChange, Rewrite, StepEvent, StopReason } from './events';
 import { finishStats, newStats } from './events';
-import { withOwnedCaches } from './lifetimes';
 import type { DecodingCache, DecodingModel } from './model-api';
 import { resolveOptions, type SamplerOptions } from './options';
 import { CommitPolicy, selectEdits } from './policies';
 import { Uniforms } from './rng';
-import { decodeVerifiedSteps } from './verify-decoder';
 
 export interface DecodeRequest extends Partial<SamplerOptions> {
   /**
@@ -31,17 +21,11 @@ export interface DecodeRequest extends Partial<SamplerOptions> {
   shouldStop?: (generated: Int32Array) => boolean;
 }
 
-export interface DecodeResult {
-  /** Generated tokens (prompt and EOS excluded). */
-  tokens: Int32Array;
-  stats: DecodeStats;
-}
-
 const MASKED = 0;
 const COMMITTED = 1;
 const FIXED = 2;
 
-function splitRequest(req: DecodeRequest): { opts: SamplerOptions; shouldStop?: (g: Int32Array) => boolean } {
+export function splitRequest(req: DecodeRequest): { opts: SamplerOptions; shouldStop?: (g: Int32Array) => boolean } {
   const { shouldStop, ...rest } = req;
   if (shouldStop !== undefined && typeof shouldStop !== 'function') {
     throw new Error('sampler option shouldStop: must be a function');
@@ -72,26 +56,18 @@ export function checkPrompt(model: DecodingModel, prompt: ArrayLike<number>): In
 }
 
 /**
- * The decoding loop as a synchronous generator of events; its return value is the result. Every
- * other entry point (decode, decodeEvents, streamText) drives this one.
+ * Block decoding (modes cache, nocache, ar) as a state machine: a generator that yields its
+ * events and, for every forward, a ForwardNeed — resumed with that forward's logits (null for a
+ * prefill). A driver (decodeSteps for one sequence, DecodeBatch for many) runs the forwards.
+ * Its return value is the result; its cache's pages are released when it ends or is cancelled.
  */
-export function decodeSteps(
+export function* blockDecoder(
   model: DecodingModel,
-  prompt: ArrayLike<number>,
-  request: DecodeRequest = {},
-): Generator<DecodeEvent, DecodeResult, void> {
-  // The caches this decode makes are disposed when it ends, however it ends.
-  return withOwnedCaches(model, (m) => decodeOwnedSteps(m, prompt, request));
-}
-
-function* decodeOwnedSteps(
-  model: DecodingModel,
-  prompt: ArrayLike<number>,
-  request: DecodeRequest,
-): Generator<DecodeEvent, DecodeResult, void> {
-  const { opts, shouldStop } = splitRequest(request);
-  const promptIds = checkPrompt(model, prompt);
-  if (opts.mode === 'verify') return yield* decodeVerifiedSteps(model, promptIds, opts, shouldStop);
+  promptIds: Int32Array,
+  opts: SamplerOptions,
+  shouldStop: ((generated: Int32Array) => boolean) | undefined,
+  ctx: DecoderContext,
+): Decoder {
   const { vocabSize: V, maskTokenId: maskId, eosTokenId: eosId, maxSeqLen } = model.config;
   const b = opts.blockSize;
   const L = promptIds.length;
@@ -100,7 +76,12 @@ function* decodeOwnedSteps(
   const filters = requestFilters(opts, model.config);
   const uniforms = opts.temperature > 0 ? new Uniforms(opts.seed) : null;
   const policy = new CommitPolicy(opts);
-  const bk = backend();
+  /** Yields a forward and takes its logits back (the driver owns and frees them). */
+  function* run(
+    call: ForwardCall,
+  ): Generator<{ type: 'forward'; call: ForwardCall }, Tensor | null, Tensor | null | undefined> {
+    return (yield { type: 'forward', call }) ?? null;
+  }
 
   const t0 = performance.now();
   const canvas = new Int32Array(limit);
@@ -110,204 +91,214 @@ function* decodeOwnedSteps(
   // Prefill the prompt's complete blocks; the tail shares the first generated block.
   let start = Math.floor(L / b) * b;
   let cache: DecodingCache | null = null;
-  if (useCache) {
-    cache = model.newCache(limit);
-    if (start > 0) {
-      model.prefill(cache, promptIds.subarray(0, start), b);
-      stats.prefillForwards = 1;
-    }
-    if (cache.length !== start) {
-      throw new Error(`model.prefill left the cache at ${cache.length} rows, expected ${start}`);
-    }
-  }
-  stats.prefillSeconds = (performance.now() - t0) / 1000;
-
-  let end = limit; // one past the last generated position kept
-  let stopReason: StopReason = limit < L + opts.maxNewTokens ? 'context' : 'max_new_tokens';
-  // Cache mode appends a final block's exact K/V either with a separate clean forward (prefill of the
-  // block) or fused into the next block's first step: one block-causal forward over [final ; next]
-  // that keeps the first rows' K/V. AR decoding is always fused: one forward per token.
-  const fuse = useCache && (opts.mode === 'ar' || opts.fuseCommit);
-  let pending: Int32Array | null = null; // a final block whose K/V are not yet in the cache
-  // Logits only for `need` (block indices a step can change): the head is most of a small model's forward.
-  const forward = (n: number, need: Int32Array): Tensor => {
-    const ids = canvas.slice(start, start + n);
-    if (!cache) {
-      const rows = need.map((i) => start + i);
-      return model.forwardFull(canvas.slice(0, start + n), { mask: 'block_causal', block: b }, { rows });
-    }
-    if (!pending) return model.forwardBlock(cache, ids, { rows: need });
-    const p = pending;
-    const both = new Int32Array(p.length + n);
-    both.set(p);
-    both.set(ids, p.length);
-    const before = cache.length;
-    const rows = need.map((i) => p.length + i);
-    const logits = model.forwardBlock(cache, both, { commit: p.length, block: b, rows });
-    if (cache.length !== before + p.length) {
-      bk.free(logits);
-      throw new Error(
-        `model.forwardBlock(cache, ids, { commit: ${p.length}, block: ${b} }) left the cache at ${cache.length} rows, ` +
-          `expected ${before + p.length}: this model cannot fuse commits; decode with fuseCommit: false (not mode 'ar')`,
-      );
-    }
-    pending = null;
-    stats.fusedCommits++;
-    return logits;
-  };
-
-  for (let blockIndex = 0; start < limit; blockIndex++) {
-    const n = Math.min(b, limit - start);
-    const block = canvas.subarray(start, start + n);
-    const state = new Uint8Array(n);
-    let masked = 0;
-    for (let i = 0; i < n; i++) {
-      if (start + i < L) state[i] = FIXED;
-      else {
-        block[i] = maskId;
-        masked++;
+  try {
+    if (useCache) {
+      cache = ctx.newCache(limit);
+      if (start > 0) {
+        yield* run({ kind: 'prefill', cache, ids: promptIds.subarray(0, start), block: b });
+        stats.prefillForwards = 1;
+      }
+      if (cache.length !== start) {
+        throw new Error(`model.prefill left the cache at ${cache.length} rows, expected ${start}`);
       }
     }
-    policy.begin(masked);
-    yield {
-      type: 'block_start',
-      block: blockIndex,
-      start,
-      canvas: block.slice(),
-      fixed: state.map((s) => (s === FIXED ? 1 : 0)),
-      forwards: stats.forwards,
+    stats.prefillSeconds = (performance.now() - t0) / 1000;
+
+    let end = limit; // one past the last generated position kept
+    let stopReason: StopReason = limit < L + opts.maxNewTokens ? 'context' : 'max_new_tokens';
+    // Cache mode appends a final block's exact K/V either with a separate clean forward (prefill of the
+    // block) or fused into the next block's first step: one block-causal forward over [final ; next]
+    // that keeps the first rows' K/V. AR decoding is always fused: one forward per token.
+    const fuse = useCache && (opts.mode === 'ar' || opts.fuseCommit);
+    let pending: Int32Array | null = null; // a final block whose K/V are not yet in the cache
+    // Logits only for `need` (block indices a step can change): the head is most of a small model's forward.
+    const forwardCall = (n: number, need: Int32Array): ForwardCall => {
+      const ids = canvas.slice(start, start + n);
+      if (!cache) {
+        const rows = need.map((i) => start + i);
+        return { kind: 'full', ids: canvas.slice(0, start + n), topology: { mask: 'block_causal', block: b }, rows };
+      }
+      if (!pending) return { kind: 'block', cache, ids, rows: need };
+      const p = pending;
+      const both = new Int32Array(p.length + n);
+      both.set(p);
+      both.set(ids, p.length);
+      return { kind: 'block', cache, ids: both, commit: p.length, block: b, rows: need.map((i) => p.length + i) };
     };
 
-    let step = 0;
-    let fillStep = 0;
-    let postSteps = 0;
-    let eosAt = -1; // index in the block of a completed EOS
-    for (;;) {
-      const phase = masked > 0 ? 'fill' : 'post';
-      // Masked positions, and committed ones when they may be rewritten; never prompt positions.
-      const need = Int32Array.from(
-        Array.from(state.keys()).filter((i) => state[i] === MASKED || (opts.selfCorrect && state[i] === COMMITTED)),
-      );
-      const logits = forward(n, need);
-      if (logits.length !== need.length * V) {
-        bk.free(logits);
-        throw new Error(
-          `the model returned ${logits.length / V} logit rows for ${need.length} requested: it must support the rows option`,
-        );
+    for (let blockIndex = 0; start < limit; blockIndex++) {
+      const n = Math.min(b, limit - start);
+      const block = canvas.subarray(start, start + n);
+      const state = new Uint8Array(n);
+      let masked = 0;
+      for (let i = 0; i < n; i++) {
+        if (start + i < L) state[i] = FIXED;
+        else {
+          block[i] = maskId;
+          masked++;
+        }
       }
-      stats.stepForwards++;
-      stats.forwards++;
-      // A uniform for every block position, so a seed samples alike whichever rows are computed.
-      const u = uniforms ? uniforms.fill(n) : null;
-      let got: RowStats;
-      try {
-        got = decodeLogitRows(logits, 0, need.length, V, filters, u ? Float32Array.from(need, (i) => u[i]) : null);
-      } finally {
-        bk.free(logits);
-      }
-      const rows = scatterRows(got, need, n);
-      const conf = confidences(rows, opts.confidence);
-      const active = state.map((s) => (s === MASKED ? 1 : 0));
-      const commits = masked > 0 ? policy.select(conf, active, fillStep++) : [];
-      const edits = opts.selfCorrect
-        ? selectEdits(
-            rows.tok,
-            rows.prob,
-            block,
-            state.map((s) => (s === COMMITTED ? 1 : 0)),
-            opts.editThreshold,
-          )
-        : [];
-      const committed: PositionChange[] = commits.map((i) => ({
-        pos: start + i,
-        index: i,
-        token: rows.tok[i],
-        confidence: conf[i],
-      }));
-      const rewritten: Rewrite[] = edits.map((i) => ({
-        pos: start + i,
-        index: i,
-        token: rows.tok[i],
-        previous: block[i],
-        confidence: rows.prob[i],
-      }));
-      for (const c of committed) {
-        block[c.index] = c.token;
-        state[c.index] = COMMITTED;
-      }
-      for (const r of rewritten) block[r.index] = r.token;
-      masked -= committed.length;
-      stats.edits += rewritten.length;
-      const ev: StepEvent = {
-        type: 'step',
+      policy.begin(masked);
+      yield {
+        type: 'block_start',
         block: blockIndex,
         start,
-        step: step++,
-        phase,
-        committed,
-        rewritten,
         canvas: block.slice(),
-        masked,
+        fixed: state.map((s) => (s === FIXED ? 1 : 0)),
         forwards: stats.forwards,
       };
-      yield ev;
 
-      if (opts.stopAtEos) eosAt = completedEos(block, state, eosId);
+      let step = 0;
+      let fillStep = 0;
+      let postSteps = 0;
+      let eosAt = -1; // index in the block of a completed EOS
+      for (;;) {
+        const phase = masked > 0 ? 'fill' : 'post';
+        // Masked positions, and committed ones when they may be rewritten; never prompt positions.
+        const need = Int32Array.from(
+          Array.from(state.keys()).filter((i) => state[i] === MASKED || (opts.selfCorrect && state[i] === COMMITTED)),
+        );
+        const call = forwardCall(n, need);
+        const before = cache?.length ?? 0;
+        const logits = (yield* run(call)) as Tensor;
+        if (call.kind === 'block' && call.commit) {
+          if (cache!.length !== before + call.commit) {
+            throw new Error(
+              `model.forwardBlock(cache, ids, { commit: ${call.commit}, block: ${b} }) left the cache at ${cache!.length} rows, ` +
+                `expected ${before + call.commit}: this model cannot fuse commits; decode with fuseCommit: false (not mode 'ar')`,
+            );
+          }
+          pending = null;
+          stats.fusedCommits++;
+        }
+        if (logits.length !== need.length * V) {
+          throw new Error(
+            `the model returned ${logits.length / V} logit rows for ${need.length} requested: it must support the rows option`,
+          );
+        }
+        stats.stepForwards++;
+        stats.forwards++;
+        // A uniform for every block position, so a seed samples alike whichever rows are computed.
+        const u = uniforms ? uniforms.fill(n) : null;
+        const got: RowStats = decodeLogitRows(
+          logits,
+          0,
+          need.length,
+          V,
+          filters,
+          u ? Float32Array.from(need, (i) => u[i]) : null,
+        );
+        const rows = scatterRows(got, need, n);
+        const conf = confidences(rows, opts.confidence);
+        const active = state.map((s) => (s === MASKED ? 1 : 0));
+        const commits = masked > 0 ? policy.select(conf, active, fillStep++) : [];
+        const edits = opts.selfCorrect
+          ? selectEdits(
+              rows.tok,
+              rows.prob,
+              block,
+              state.map((s) => (s === COMMITTED ? 1 : 0)),
+              opts.editThreshold,
+            )
+          : [];
+        const committed: PositionChange[] = commits.map((i) => ({
+          pos: start + i,
+          index: i,
+          token: rows.tok[i],
+          confidence: conf[i],
+        }));
+        const rewritten: Rewrite[] = edits.map((i) => ({
+          pos: start + i,
+          index: i,
+          token: rows.tok[i],
+          previous: block[i],
+          confidence: rows.prob[i],
+        }));
+        for (const c of committed) {
+          block[c.index] = c.token;
+          state[c.index] = COMMITTED;
+        }
+        for (const r of rewritten) block[r.index] = r.token;
+        masked -= committed.length;
+        stats.edits += rewritten.length;
+        const ev: StepEvent = {
+          type: 'step',
+          block: blockIndex,
+          start,
+          step: step++,
+          phase,
+          committed,
+          rewritten,
+          canvas: block.slice(),
+          masked,
+          forwards: stats.forwards,
+        };
+        yield ev;
+
+        if (opts.stopAtEos) eosAt = completedEos(block, state, eosId);
+        if (eosAt >= 0) break;
+        if (masked === 0) {
+          // §6.6: the filling step counts as the first post step; keep going only while edits occur.
+          postSteps++;
+          if (!opts.selfCorrect || rewritten.length === 0 || postSteps > opts.maxPostSteps) break;
+        }
+      }
+
+      stats.blocks++;
+      let blockEnd = start + n;
+      if (eosAt >= 0) {
+        blockEnd = start + eosAt;
+        end = blockEnd;
+        stopReason = 'eos';
+      }
+      const newFrom = Math.max(start, L);
+      stats.generatedTokens = blockEnd - L;
+      const generated = canvas.subarray(L, blockEnd);
+      const endEv: BlockEndEvent = {
+        type: 'block_end',
+        block: blockIndex,
+        start,
+        canvas: block.slice(),
+        tokens: canvas.slice(newFrom, blockEnd),
+        steps: step,
+        forwards: stats.forwards,
+        generated: stats.generatedTokens,
+      };
+      yield endEv;
       if (eosAt >= 0) break;
-      if (masked === 0) {
-        // §6.6: the filling step counts as the first post step; keep going only while edits occur.
-        postSteps++;
-        if (!opts.selfCorrect || rewritten.length === 0 || postSteps > opts.maxPostSteps) break;
+      if (shouldStop && shouldStop(generated.slice())) {
+        end = blockEnd;
+        stopReason = 'stop';
+        break;
       }
+      if (start + n >= limit) break;
+      if (cache && fuse) {
+        pending = block.slice();
+      } else if (cache) {
+        // Append the block's exact K/V, recomputed with its final tokens: one extra (clean) forward.
+        yield* run({ kind: 'prefill', cache, ids: block.slice(), block: b });
+        stats.commitForwards++;
+        stats.forwards++;
+        if (cache.length !== start + n) {
+          throw new Error(
+            `model.prefill of a final block left the cache at ${cache.length} rows, expected ${start + n}`,
+          );
+        }
+      }
+      start += n;
     }
 
-    stats.blocks++;
-    let blockEnd = start + n;
-    if (eosAt >= 0) {
-      blockEnd = start + eosAt;
-      end = blockEnd;
-      stopReason = 'eos';
-    }
-    const newFrom = Math.max(start, L);
-    stats.generatedTokens = blockEnd - L;
-    const generated = canvas.subarray(L, blockEnd);
-    const endEv: BlockEndEvent = {
-      type: 'block_end',
-      block: blockIndex,
-      start,
-      canvas: block.slice(),
-      tokens: canvas.slice(newFrom, blockEnd),
-      steps: step,
-      forwards: stats.forwards,
-      generated: stats.generatedTokens,
-    };
-    yield endEv;
-    if (eosAt >= 0) break;
-    if (shouldStop && shouldStop(generated.slice())) {
-      end = blockEnd;
-      stopReason = 'stop';
-      break;
-    }
-    if (start + n >= limit) break;
-    if (cache && fuse) {
-      pending = block.slice();
-    } else if (cache) {
-      // Append the block's exact K/V, recomputed with its final tokens: one extra (clean) forward.
-      model.prefill(cache, block.slice(), b);
-      stats.commitForwards++;
-      stats.forwards++;
-      if (cache.length !== start + n) {
-        throw new Error(`model.prefill of a final block left the cache at ${cache.length} rows, expected ${start + n}`);
-      }
-    }
-    start += n;
+    const tokens = canvas.slice(L, end);
+    finishStats(stats, tokens, stopReason, t0);
+    const done: DoneEvent = { type: 'done', tokens, stats };
+    cache?.release?.();
+    cache = null;
+    yield done;
+    return { tokens, stats };
+  } finally {
+    // Cancelled or failed: the cache's pages go back to the pool.
+    cache?.release?.();
   }
-
-  const tokens = canvas.slice(L, end);
-  finishStats(stats, tokens, stopReason, t0);
-  const done: DoneEvent = { type: 'done', tokens, stats };
-  yield done;
-  return { tokens, stats };
 }
 
 /** Row statistics of the `need` positions spread back over the block (others: token −1, zeros). */
@@ -334,37 +325,4 @@ export function completedEos(block: ArrayLike<number>, state: ArrayLike<number>,
     if (state[i] === COMMITTED && block[i] === eosId) return i;
   }
   return -1;
-}
-
-/** Runs a whole decode, calling `onEvent` for every event. */
-export function decode(
-  model: DecodingModel,
-  prompt: ArrayLike<number>,
-  request: DecodeRequest & { onEvent?: (e: DecodeEvent) => void } = {},
-): DecodeResult {
-  const { onEvent, ...rest } = request;
-  const it = decodeSteps(model, prompt, rest);
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-    onEvent?.(r.value);
-  }
-}
-
-/**
- * The same events as an async iterator; it yields to the event loop after every step so output
- * can be written and signals handled while decoding.
- */
-export async function* decodeEvents(
-  model: DecodingModel,
-  prompt: ArrayLike<number>,
-  request: DecodeRequest = {},
-): AsyncGenerator<DecodeEvent, DecodeResult, void> {
-  const it = decodeSteps(model, prompt, request);
-  for (;;) {
-    const r = it.next();
-    if (r.done) return r.value;
-    yield r.value;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
 }

@@ -1,6 +1,6 @@
 // Row statistics of a block's logits through the native decode kernel: only N values per output
 // come back to JS (token, its probability, entropy, top-1 − top-2 margin), never the [N, V] logits.
-import { backend, type Tensor } from '@seed-diffusion/native';
+import type { Tensor } from '@seed-diffusion/native';
 
 import type { ConfidenceKind } from './options';
 
@@ -45,7 +45,7 @@ export function decodeLogitRows(
   filters: RowFilters,
   uniforms: Float32Array | null,
 ): RowStats {
-  const b = backend();
+  const b = logits.backend; // the model's own backend, whichever it is
   if ((row0 + n) * V > logits.length) {
     throw new RangeError(
       `decodeLogitRows: rows [${row0}, ${row0 + n}) of width ${V} exceed logits of ${logits.length}`,

@@ -98,6 +98,13 @@ export interface DoneEvent {
   stats: DecodeStats;
 }
 
+/** What a decode returns. */
+export interface DecodeResult {
+  /** Generated tokens (prompt and EOS excluded). */
+  tokens: Int32Array;
+  stats: DecodeStats;
+}
+
 export type DecodeEvent = BlockStartEvent | StepEvent | BlockEndEvent | DoneEvent;
 export type DecodeListener = (e: DecodeEvent) => void;
 

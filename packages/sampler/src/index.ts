@@ -1,8 +1,14 @@
 // @seed-diffusion/sampler: block-parallel semi-autoregressive diffusion decoding with an exact KV
 // cache, commit policies (fixed / threshold / factor), self-correction, step events, trajectory
 // recording, text streaming and a live terminal view.
-export { checkPrompt, completedEos, decode, decodeEvents, decodeSteps } from './block-decoder';
-export type { DecodeRequest, DecodeResult } from './block-decoder';
+export { blockDecoder, checkPrompt, completedEos } from './block-decoder';
+export type { DecodeRequest } from './block-decoder';
+export { DecodeBatch, decode, decodeEvents, decodeSteps, startDecoder } from './decode';
+export type { BatchOutcome, DecodeBatchOptions } from './decode';
+export { callRows } from './decoder-step';
+export type { Decoder, DecoderContext, ForwardCall, ForwardNeed } from './decoder-step';
+export { runForwards } from './forwards';
+export type { ForwardResults } from './forwards';
 export { confidences, decodeLogitRows } from './decode-rows';
 export { DiffusionGenerator } from './generator';
 export type { GeneratorCall } from './generator';
@@ -12,6 +18,7 @@ export type {
   BlockStartEvent,
   DecodeEvent,
   DecodeListener,
+  DecodeResult,
   DecodeStats,
   DoneEvent,
   PositionChange,
@@ -19,7 +26,14 @@ export type {
   StepEvent,
   StopReason,
 } from './events';
-export type { DecodingCache, DecodingModel, DecodingModelConfig, FullTopology } from './model-api';
+export type {
+  DecodingBatchItem,
+  DecodingCache,
+  DecodingModel,
+  DecodingModelConfig,
+  DecodingPool,
+  FullTopology,
+} from './model-api';
 export { DEFAULT_OPTIONS, resolveOptions, VERIFY_BLOCK } from './options';
 export type { ConfidenceKind, DecodeMode, SamplerOptions } from './options';
 export {
@@ -41,7 +55,8 @@ export { MASK_GLYPH, renderBlock, TerminalView, visible } from './terminal-view'
 export type { RenderOptions, ViewStream } from './terminal-view';
 export {
   contextLookup,
-  decodeVerifiedSteps,
+  verifyCacheRows,
+  verifyDecoder,
   guessBudget,
   LONG_GUESSES,
   MAX_MATCH,

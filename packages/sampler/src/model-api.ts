@@ -10,6 +10,31 @@ export interface DecodingCache {
   truncate(len: number): void;
   /** Frees the cache's backend memory (the sampler calls it when a decode ends). */
   dispose?(): void;
+  /** Gives the cache's memory back (a paged cache's pages to its pool); called when a decode ends. */
+  release?(): void;
+}
+
+/** A pool of cache memory shared by many sequences (the model package's KVPool). */
+export interface DecodingPool {
+  readonly pageSize: number;
+  readonly capacity: number;
+  readonly freePages: number;
+  readonly usedPages: number;
+  readonly bytesPerPage: number;
+}
+
+/** One sequence's share of a batched forward (the model package's BatchItem). */
+export interface DecodingBatchItem {
+  cache?: DecodingCache | null;
+  ids: Int32Array;
+  positions?: Int32Array;
+  mask:
+    | { mask: 'prefix' }
+    | { mask: 'block_causal'; block: number; origin?: number }
+    | { mask: 'verify'; block: number; origin: number }
+    | { mask: 'bidir' };
+  rows?: Int32Array | null;
+  commit?: number;
 }
 
 export type FullTopology = { mask: 'bidir' } | { mask: 'block_causal'; block: number; origin?: number };
@@ -25,7 +50,8 @@ export interface DecodingModelConfig {
 
 export interface DecodingModel {
   readonly config: DecodingModelConfig;
-  newCache(maxLen?: number): DecodingCache;
+  /** A cache of up to maxLen rows (in `pool` when given: the engine's shared pool). */
+  newCache(maxLen?: number, pool?: DecodingPool): DecodingCache;
   /** Appends complete prompt blocks of `block` tokens as the clean stream (blocks aligned at position 0). */
   prefill(cache: DecodingCache, ids: Int32Array, block: number): void;
   /**
@@ -49,4 +75,11 @@ export interface DecodingModel {
    * logits for the mask and draft rows. K/V land at the cache tail; cache.length is left to the caller.
    */
   forwardVerify?(cache: DecodingCache, clean: Int32Array, opts: { masks: number; draft?: number }): Tensor;
+  /**
+   * Batched decoding: one forward over blocks of many sequences, each logits part bit for bit what
+   * the sequence gets alone. Without it, a batch runs its forwards one by one.
+   */
+  forwardBatch?(items: DecodingBatchItem[]): { parts: (Tensor | null)[]; free(): void };
+  /** The batch item of a forwardVerify call (needed to batch mode 'verify'). */
+  verifyItem?(cache: DecodingCache, clean: Int32Array, opts: { masks: number; draft?: number }): DecodingBatchItem;
 }

@@ -1,7 +1,8 @@
 // Text in, text out: encodes the prompt, decodes block by block, and yields the committed text as
 // deltas when each block becomes final. Stop strings are matched on the decoded text.
-import { decodeSteps, type DecodeRequest, type DecodeResult } from './block-decoder';
-import type { DecodeEvent, DecodeStats } from './events';
+import type { DecodeRequest } from './block-decoder';
+import { decodeSteps } from './decode';
+import type { DecodeEvent, DecodeResult, DecodeStats } from './events';
 import type { DecodingModel } from './model-api';
 
 /** The tokenizer calls used here (satisfied by @seed-diffusion/tokenizer's Tokenizer). */

@@ -22,12 +22,12 @@
 // guess is kept when it equals AR's sample — the speculative-sampling rule for a draft that
 // proposes one token with certainty (kept with probability q(g), else a sample of q without g),
 // coupled so that the tokens are AR's own for the same seed, not just distributed like them.
-import { backend } from '@seed-diffusion/native';
+import type { Tensor } from '@seed-diffusion/native';
 
 import { decodeLogitRows, requestFilters, type RowFilters } from './decode-rows';
-import { finishStats, newStats, type DecodeEvent, type StopReason } from './events';
-import type { DecodeResult } from './block-decoder';
-import type { DecodingModel } from './model-api';
+import type { Decoder, DecoderContext } from './decoder-step';
+import { finishStats, newStats, type StopReason } from './events';
+import type { DecodingCache, DecodingModel } from './model-api';
 import type { SamplerOptions } from './options';
 import { Uniforms } from './rng';
 
@@ -89,16 +89,20 @@ export function guessBudget(match: number, max: number, streak = false): number 
   return Math.min(max, want);
 }
 
-export function* decodeVerifiedSteps(
+/**
+ * Verified decoding as a state machine (see blockDecoder): yields its events and a ForwardNeed
+ * per forward, resumed with the logits.
+ */
+export function* verifyDecoder(
   model: DecodingModel,
   promptIds: Int32Array,
   opts: SamplerOptions,
-  shouldStop?: (generated: Int32Array) => boolean,
-): Generator<DecodeEvent, DecodeResult, void> {
+  shouldStop: ((generated: Int32Array) => boolean) | undefined,
+  dctx: DecoderContext,
+): Decoder {
   if (!model.forwardVerify) {
     throw new Error("mode 'verify' needs a model with forwardVerify (the @seed-diffusion/model Model has it)");
   }
-  const forwardVerify = model.forwardVerify.bind(model);
   const { vocabSize: V, maskTokenId: maskId, eosTokenId: eosId, maxSeqLen } = model.config;
   const b = opts.blockSize;
   const L = promptIds.length;
@@ -107,7 +111,6 @@ export function* decodeVerifiedSteps(
   // Draft rows only propose guesses: their most likely tokens under the same filters.
   const draftFilters: RowFilters = { ...filters, temperature: 0 };
   const uniforms = opts.temperature > 0 ? new Uniforms(opts.seed) : null;
-  const bk = backend();
   const t0 = performance.now();
   const stats = newStats('verify', b, L, limit < L + opts.maxNewTokens ? 'context' : 'max_new_tokens');
 
@@ -115,124 +118,132 @@ export function* decodeVerifiedSteps(
   // the last token is the first forward's first clean row.
   const ctx = new Int32Array(limit);
   ctx.set(promptIds);
-  const cache = model.newCache(Math.min(maxSeqLen, limit + 2 * b + opts.draftRows));
-  if (L > 1) {
-    model.prefill(cache, promptIds.subarray(0, L - 1), 1);
-    stats.prefillForwards = 1;
-  }
-  stats.prefillSeconds = (performance.now() - t0) / 1000;
+  const cache: DecodingCache = dctx.newCache(verifyCacheRows(maxSeqLen, limit, b, opts.draftRows));
+  let holding = true;
+  try {
+    if (L > 1) {
+      yield { type: 'forward', call: { kind: 'prefill', cache, ids: promptIds.subarray(0, L - 1), block: 1 } };
+      stats.prefillForwards = 1;
+    }
+    stats.prefillSeconds = (performance.now() - t0) / 1000;
 
-  let len = L; // tokens final in ctx (prompt + generated)
-  const maxGuess = b - 1;
-  let found = contextLookup(ctx, len, maxGuess);
-  let guesses = found.guesses.subarray(0, guessBudget(found.match, maxGuess));
-  let stopReason: StopReason = stats.stopReason;
-  for (let fwd = 0; len < limit; fwd++) {
-    const C = cache.length; // = len - 1: the last final token is the first clean row
-    // Room: the cache (and positions) must hold the 2k + 2 + d rows written at its tail.
-    const room = cache.maxLen - C; // the cache is at most maxSeqLen rows
-    const k = Math.max(0, Math.min(guesses.length, b - 1, limit - len - 1, Math.floor((room - 2) / 2)));
-    const m = k + 1;
-    const d = Math.max(0, Math.min(opts.draftRows, limit - len - m, room - 2 * m));
-    const clean = new Int32Array(m);
-    clean[0] = ctx[len - 1];
-    clean.set(guesses.subarray(0, k), 1);
-    yield {
-      type: 'block_start',
-      block: fwd,
-      start: len,
-      canvas: Int32Array.from({ length: m }, (_, i) => (i < k ? clean[i + 1] : maskId)),
-      fixed: new Uint8Array(m),
-      forwards: stats.forwards,
-    };
-    const logits = forwardVerify(cache, clean, { masks: m, draft: d });
-    let rows;
-    let draftTok: Int32Array | null = null; // the draft block's tokens: guesses past the confirmed run
-    try {
+    let len = L; // tokens final in ctx (prompt + generated)
+    const maxGuess = b - 1;
+    let found = contextLookup(ctx, len, maxGuess);
+    let guesses = found.guesses.subarray(0, guessBudget(found.match, maxGuess));
+    let stopReason: StopReason = stats.stopReason;
+    for (let fwd = 0; len < limit; fwd++) {
+      const C = cache.length; // = len - 1: the last final token is the first clean row
+      // Room: the cache (and positions) must hold the 2k + 2 + d rows written at its tail.
+      const room = cache.maxLen - C; // the cache is at most maxSeqLen rows
+      const k = Math.max(0, Math.min(guesses.length, b - 1, limit - len - 1, Math.floor((room - 2) / 2)));
+      const m = k + 1;
+      const d = Math.max(0, Math.min(opts.draftRows, limit - len - m, room - 2 * m));
+      const clean = new Int32Array(m);
+      clean[0] = ctx[len - 1];
+      clean.set(guesses.subarray(0, k), 1);
+      yield {
+        type: 'block_start',
+        block: fwd,
+        start: len,
+        canvas: Int32Array.from({ length: m }, (_, i) => (i < k ? clean[i + 1] : maskId)),
+        fixed: new Uint8Array(m),
+        forwards: stats.forwards,
+      };
+      const logits = (yield { type: 'forward', call: { kind: 'verify', cache, clean, masks: m, draft: d } }) as Tensor;
+      let draftTok: Int32Array | null = null; // the draft block's tokens: guesses past the confirmed run
       if (logits.length !== (m + d) * V) {
         throw new Error(`forwardVerify returned ${logits.length / V} logit rows for ${m + d} requested`);
       }
       // One-token row r holds position len + r: generated position len + r − L, AR's draw there.
-      rows = decodeLogitRows(logits, 0, m, V, filters, uniforms ? uniforms.range(len - L, m) : null);
+      const rows = decodeLogitRows(logits, 0, m, V, filters, uniforms ? uniforms.range(len - L, m) : null);
       if (d > 0) draftTok = decodeLogitRows(logits, m, d, V, draftFilters, null).tok;
-    } finally {
-      bk.free(logits);
-    }
-    stats.forwards++;
-    stats.stepForwards++;
-    // a[r]: the b = 1 greedy token after clean row r; confirmed guesses, then the token after them.
-    let n = 0;
-    while (n < k && rows.tok[n] === clean[n + 1]) n++;
-    stats.drafted += k;
-    stats.accepted += n;
-    let take = n + 1;
-    let eos = -1;
-    for (let i = 0; i < take; i++) {
-      const t = i < n ? clean[i + 1] : rows.tok[n];
-      if (opts.stopAtEos && t === eosId) {
-        eos = i;
-        take = i;
+      stats.forwards++;
+      stats.stepForwards++;
+      // a[r]: the b = 1 greedy token after clean row r; confirmed guesses, then the token after them.
+      let n = 0;
+      while (n < k && rows.tok[n] === clean[n + 1]) n++;
+      stats.drafted += k;
+      stats.accepted += n;
+      let take = n + 1;
+      let eos = -1;
+      for (let i = 0; i < take; i++) {
+        const t = i < n ? clean[i + 1] : rows.tok[n];
+        if (opts.stopAtEos && t === eosId) {
+          eos = i;
+          take = i;
+          break;
+        }
+        ctx[len + i] = t;
+      }
+      // Keep the K/V of the last final token and the confirmed guesses; the token after them is the
+      // next forward's first clean row.
+      cache.length = C + 1 + n;
+      const committed = Array.from({ length: take }, (_, i) => ({
+        pos: len + i,
+        index: i,
+        token: ctx[len + i],
+        confidence: rows.prob[i],
+      }));
+      len += take;
+      stats.blocks++;
+      yield {
+        type: 'step',
+        block: fwd,
+        start: len - take,
+        step: 0,
+        phase: 'fill',
+        committed,
+        rewritten: [],
+        canvas: ctx.slice(len - take, len),
+        masked: 0,
+        forwards: stats.forwards,
+      };
+      stats.generatedTokens = len - L;
+      yield {
+        type: 'block_end',
+        block: fwd,
+        start: len - take,
+        canvas: ctx.slice(len - take, len),
+        tokens: ctx.slice(len - take, len),
+        steps: 1,
+        forwards: stats.forwards,
+        generated: stats.generatedTokens,
+      };
+      if (eos >= 0) {
+        stopReason = 'eos';
         break;
       }
-      ctx[len + i] = t;
+      if (shouldStop && shouldStop(ctx.slice(L, len))) {
+        stopReason = 'stop';
+        break;
+      }
+      if (len >= limit) break;
+      // Next guesses: a context match of 3+ tokens; else, when every guess was confirmed, the draft
+      // block (it was drafted after them); else a shorter match; else the one-token rows past the
+      // first miss (Jacobi iteration: they saw a wrong token, so only JACOBI_GUESSES of them).
+      found = contextLookup(ctx, len, maxGuess);
+      const streak = n === k && k >= LONG_GUESSES;
+      guesses = found.guesses.subarray(0, guessBudget(found.match, maxGuess, streak));
+      if (found.match < 3 && n === k && draftTok && d > 1) {
+        guesses = draftTok.slice(1, 1 + Math.min(d - 1, maxGuess));
+      }
+      if (guesses.length === 0) guesses = rows.tok.slice(n + 1, Math.min(m, n + 1 + JACOBI_GUESSES));
     }
-    // Keep the K/V of the last final token and the confirmed guesses; the token after them is the
-    // next forward's first clean row.
-    cache.length = C + 1 + n;
-    const committed = Array.from({ length: take }, (_, i) => ({
-      pos: len + i,
-      index: i,
-      token: ctx[len + i],
-      confidence: rows.prob[i],
-    }));
-    len += take;
-    stats.blocks++;
-    yield {
-      type: 'step',
-      block: fwd,
-      start: len - take,
-      step: 0,
-      phase: 'fill',
-      committed,
-      rewritten: [],
-      canvas: ctx.slice(len - take, len),
-      masked: 0,
-      forwards: stats.forwards,
-    };
-    stats.generatedTokens = len - L;
-    yield {
-      type: 'block_end',
-      block: fwd,
-      start: len - take,
-      canvas: ctx.slice(len - take, len),
-      tokens: ctx.slice(len - take, len),
-      steps: 1,
-      forwards: stats.forwards,
-      generated: stats.generatedTokens,
-    };
-    if (eos >= 0) {
-      stopReason = 'eos';
-      break;
-    }
-    if (shouldStop && shouldStop(ctx.slice(L, len))) {
-      stopReason = 'stop';
-      break;
-    }
-    if (len >= limit) break;
-    // Next guesses: a context match of 3+ tokens; else, when every guess was confirmed, the draft
-    // block (it was drafted after them); else a shorter match; else the one-token rows past the
-    // first miss (Jacobi iteration: they saw a wrong token, so only JACOBI_GUESSES of them).
-    found = contextLookup(ctx, len, maxGuess);
-    const streak = n === k && k >= LONG_GUESSES;
-    guesses = found.guesses.subarray(0, guessBudget(found.match, maxGuess, streak));
-    if (found.match < 3 && n === k && draftTok && d > 1) {
-      guesses = draftTok.slice(1, 1 + Math.min(d - 1, maxGuess));
-    }
-    if (guesses.length === 0) guesses = rows.tok.slice(n + 1, Math.min(m, n + 1 + JACOBI_GUESSES));
-  }
 
-  const tokens = ctx.slice(L, len);
-  finishStats(stats, tokens, stopReason, t0);
-  yield { type: 'done', tokens, stats };
-  return { tokens, stats };
+    const tokens = ctx.slice(L, len);
+    finishStats(stats, tokens, stopReason, t0);
+    cache.release?.();
+    holding = false;
+    yield { type: 'done', tokens, stats };
+    return { tokens, stats };
+  } finally {
+    // Cancelled or failed: the cache's pages go back to the pool.
+    if (holding) cache.release?.();
+  }
+}
+
+/** Cache rows a verify decode may write: the context, plus a forward's 2k + 2 + draft rows past it. */
+export function verifyCacheRows(maxSeqLen: number, limit: number, block: number, draftRows: number): number {
+  return Math.min(maxSeqLen, limit + 2 * block + draftRows);
 }

@@ -42,6 +42,13 @@ export function kvForward(
     b.addBias(v, w.bv, n, kvd);
   }
   b.rope(k, pos, n, c.numKvHeads, c.headDim, c.headDim, c.ropeTheta, c.ropeInterleaved, false);
+  const pg = topo.paged;
+  if (pg) {
+    // Paged sequences: their rows' keys/values go to their pages (the first pg.rows rows).
+    const w = pg.pool.rowFloats;
+    b.kvScatter(pg.pool.k[l], k.slice(0, pg.rows * w), pg.slots, pg.rows, w, pg.pool.rows);
+    b.kvScatter(pg.pool.v[l], v.slice(0, pg.rows * w), pg.slots, pg.rows, w, pg.pool.rows);
+  }
 }
 
 /** The attention sub-layer for n rows; its output (res2) only for rows [r0, n). */
@@ -69,6 +76,7 @@ export function attentionForward(
   if (w.bq) b.addBias(q, w.bq, n, qd);
   b.rope(q, pos, n, c.numHeads, D, D, c.ropeTheta, c.ropeInterleaved, false);
   for (const s of topo.seqs) {
+    if (s.page0 !== undefined) continue; // paged: one call for all of them below
     b.attentionFwd(
       q.slice(s.q0 * qd, s.nq * qd),
       topo.keys(l, s),
@@ -77,6 +85,19 @@ export function attentionForward(
       keepLse ? a.lse.slice(s.q0 * c.numHeads, s.nq * c.numHeads) : null,
       attnShape(c, s),
     );
+  }
+  const pg = topo.paged;
+  if (pg) {
+    const { pool } = pg;
+    b.attentionPagedFwd(q, pool.k[l], pool.v[l], att, pg.table, pg.pages, {
+      N: n,
+      S: pg.count,
+      Hq: c.numHeads,
+      Hkv: c.numKvHeads,
+      D,
+      pageSize: pool.pageSize,
+      poolPages: pool.capacity,
+    });
   }
   // Output projection and residual for rows [r0, n) only (see mlpForward).
   const m = n - r0;
