@@ -129,12 +129,22 @@ SD_BF16_TARGET inline void tile_bf16(int kp, const uint32_t* a, const uint32_t* 
                                      int ldc, int mr, int nr, float alpha, float beta,
                                      bool zero_beta) {
   switch (mr) {
+// one case per line, each ending in ';' so that clang-format keeps a stable layout
 #define SD_MM_CASE(R) \
   case R:             \
-    return kernel_bf16<R>(kp, a, b, c, ldc, nr, alpha, beta, zero_beta);
-    SD_MM_CASE(1)
-    SD_MM_CASE(2) SD_MM_CASE(3) SD_MM_CASE(4) SD_MM_CASE(5) SD_MM_CASE(6) SD_MM_CASE(7)
-        SD_MM_CASE(8) SD_MM_CASE(9) SD_MM_CASE(10) SD_MM_CASE(11) SD_MM_CASE(12)
+    return kernel_bf16<R>(kp, a, b, c, ldc, nr, alpha, beta, zero_beta)
+    SD_MM_CASE(1);
+    SD_MM_CASE(2);
+    SD_MM_CASE(3);
+    SD_MM_CASE(4);
+    SD_MM_CASE(5);
+    SD_MM_CASE(6);
+    SD_MM_CASE(7);
+    SD_MM_CASE(8);
+    SD_MM_CASE(9);
+    SD_MM_CASE(10);
+    SD_MM_CASE(11);
+    SD_MM_CASE(12);
 #undef SD_MM_CASE
   }
 }

@@ -107,13 +107,22 @@ template <int LDB = 32, int LDA = 0>
 inline void kernel_any(int R, int kc, const float* a, const float* b, float* c, int ldc, int nr,
                        float alpha, float beta, bool zero_beta, int ldb = LDB) {
   switch (R) {
+// one case per line, each ending in ';' so that clang-format keeps a stable layout
 #define SD_MM_CASE(R) \
   case R:             \
-    return kernel_rows<R, LDB, LDA>(kc, a, b, c, ldc, nr, alpha, beta, zero_beta, ldb);
-    SD_MM_CASE(1)
-    SD_MM_CASE(2)
-    SD_MM_CASE(3) SD_MM_CASE(4) SD_MM_CASE(5) SD_MM_CASE(6) SD_MM_CASE(7) SD_MM_CASE(8)
-        SD_MM_CASE(9) SD_MM_CASE(10) SD_MM_CASE(11) SD_MM_CASE(12)
+    return kernel_rows<R, LDB, LDA>(kc, a, b, c, ldc, nr, alpha, beta, zero_beta, ldb)
+    SD_MM_CASE(1);
+    SD_MM_CASE(2);
+    SD_MM_CASE(3);
+    SD_MM_CASE(4);
+    SD_MM_CASE(5);
+    SD_MM_CASE(6);
+    SD_MM_CASE(7);
+    SD_MM_CASE(8);
+    SD_MM_CASE(9);
+    SD_MM_CASE(10);
+    SD_MM_CASE(11);
+    SD_MM_CASE(12);
 #undef SD_MM_CASE
   }
 }
