@@ -116,9 +116,14 @@ export function hiddenPaths(): string[] {
   return outermost(ok);
 }
 
-/** The smallest set of paths to bind back under the hidden folders. */
+/**
+ * The smallest set of paths to bind back under the hidden folders and under the scratch places (a
+ * project cloned under /tmp keeps its JS test packages there, and the private /tmp covers them).
+ * The first scratch place stages the binds, so a path under it cannot be given back.
+ */
 function exposedPaths(candidates: string[], hidden: string[]): string[] {
-  return outermost(candidates.filter((c) => existsSync(c) && hidden.some((h) => within(c, h))));
+  const covered = (c: string) => hidden.some((h) => within(c, h)) || SCRATCH_PATHS.slice(1).some((s) => within(c, s));
+  return outermost(candidates.filter((c) => existsSync(c) && covered(c)).map((c) => realpathSync(c)));
 }
 
 const PROBE: Record<Runtime, string> = {
