@@ -51,14 +51,17 @@ describe.each(backends())('%s backend', (name, b) => {
   // 8 GiB of float32: run where the memory is there (a note says so otherwise).
   const bigOk = name === 'cpu' && os.freemem() > 12 * 2 ** 30 && process.env.SD_SKIP_BIG !== '1';
   if (name === 'cpu')
-    (bigOk ? test : test.skip)('sumsq over 2^31 - 100 elements is exact (needs 12 GiB free; cpu)', () => {
-      const n = I31 - 100;
-      const x = b.f32(n);
-      (x.data as Float32Array).fill(1);
-      (x.data as Float32Array)[n - 1] = 3;
-      expect(b.sumsq(x, n)).toBe(n - 1 + 9);
-      b.free(x);
-    });
+    (bigOk ? test : test.skip)(
+      `sumsq over 2^31 - 100 elements is exact${bigOk ? '' : ' [skipped: needs 12 GiB of free memory (or SD_SKIP_BIG=1 was set)]'}`,
+      () => {
+        const n = I31 - 100;
+        const x = b.f32(n);
+        (x.data as Float32Array).fill(1);
+        (x.data as Float32Array)[n - 1] = 3;
+        expect(b.sumsq(x, n)).toBe(n - 1 + 9);
+        b.free(x);
+      },
+    );
   if (!bigOk && name === 'cpu') {
     console.log(
       `skipped: sumsq over 2^31 - 100 elements needs 12 GiB free memory (free: ${(os.freemem() / 2 ** 30).toFixed(1)} GiB)`,

@@ -32,22 +32,20 @@ function child(env: Record<string, string>, code: string): string {
   }).trim();
 }
 
-describe('dispatch', () => {
-  if (!cpu) {
-    test.skip('no CPU addon built: the dispatch tests need it', () => undefined);
-    return;
-  }
-  if (!dispatch) {
-    test.skip(`this addon has no runtime dispatch (${cpu.buildInfo}): not x86-64 or SD_CPU_DISPATCH=OFF`, () =>
-      undefined);
-    return;
-  }
+// Chosen at load: without the addon, or in a build without dispatch, the block is reported skipped.
+const dispatchSkip = !cpu
+  ? 'no CPU addon built: the dispatch tests need it'
+  : !dispatch
+    ? `this addon has no runtime dispatch (${cpu.buildInfo}): not x86-64 or SD_CPU_DISPATCH=OFF`
+    : null;
+(dispatchSkip ? describe.skip : describe)(dispatchSkip ? `dispatch [skipped: ${dispatchSkip}]` : 'dispatch', () => {
+  const supported = cpu?.isaSupported ?? [];
   test('the variants offered are those the CPU flags allow, and the widest is chosen at load', () => {
     const expected = ALL.filter((isa) => NEEDS[isa].every((f) => flags.includes(f)));
     // cpuFeatures lists only the flags it cares about; /proc/cpuinfo may be missing off Linux.
-    if (flags.length > 0) expect(cpu.isaSupported).toEqual(expected);
+    if (flags.length > 0) expect(supported).toEqual(expected);
     const chosen = child({ SD_CPU_ISA: '' }, "console.log(require('./dist').backend().buildInfo)");
-    expect(chosen).toContain(`isa ${cpu.isaSupported[cpu.isaSupported.length - 1]} (CPUID`);
+    expect(chosen).toContain(`isa ${supported[supported.length - 1]} (CPUID`);
   });
   test('SD_CPU_ISA=base forces the baseline variant and says so; an unknown value is ignored with a reason', () => {
     const forced = child(
@@ -59,12 +57,12 @@ describe('dispatch', () => {
     expect(bad).toMatch(/SD_CPU_ISA=sse9 ignored \(base\|avx2\|avx512\)/);
   });
   test('asking for a variant the CPU cannot run is a clear error naming those it can', () => {
-    const missing = ALL.filter((isa) => !cpu.isaSupported.includes(isa));
+    const missing = ALL.filter((isa) => !supported.includes(isa));
     const want = missing[0] ?? 'sse9';
-    expect(() => new CpuBackend(cpu.addon, want)).toThrow(/not a kernel variant this CPU runs \(base/);
+    expect(() => new CpuBackend(cpu!.addon, want)).toThrow(/not a kernel variant this CPU runs \(base/);
   });
   for (const isa of ALL) {
-    if (!cpu.isaSupported.includes(isa)) {
+    if (!supported.includes(isa)) {
       const lacking = NEEDS[isa].filter((f) => !flags.includes(f));
       test.skip(`variant ${isa}: skipped, this CPU lacks ${lacking.join(' ') || 'it'} (its parity tests cannot run here)`, () =>
         undefined);
@@ -236,35 +234,36 @@ describe.each(variants)('variant %s', (isa, b) => {
   );
 });
 
-describe('AVX512-BF16 native dot product', () => {
-  const native = dispatch && cpu!.isaSupported.includes('avx512') && flags.includes('avx512_bf16');
-  if (!native) {
-    test.skip(`skipped: this CPU ${dispatch ? 'lacks avx512_bf16 (or AVX-512)' : 'build has no dispatch'}; the emulated path is tested above`, () =>
-      undefined);
-    return;
-  }
-  test('the avx512 variant (vdpbf16ps) and the emulated avx2/base path agree within the stated tolerance of each other', () => {
-    const M = 24,
-      N = 64,
-      K = 256;
-    const A = randn(M * K, 51);
-    const r = rng(52);
-    const bits = Uint16Array.from({ length: K * N }, () => 0x3c00 + Math.floor(r() * 0x400));
-    const wide = reference.widen16(bits, 'bf16');
-    const outs: Float32Array[] = [];
-    for (const isa of cpu!.isaSupported) {
-      const b = new CpuBackend(cpu!.addon, isa);
-      const C = b.f32(M * N);
-      b.matmulW16(b.from(A), b.from(bits), C, M, N, K, false, true, 'bf16-dot');
-      outs.push(b.read(C) as Float32Array);
-    }
-    // Both paths round A identically and sum exact products in float32: they differ only in
-    // summation order, far inside 2^-8·Σ|a·b|.
-    for (let i = 0; i < M; i++)
-      for (let j = 0; j < N; j++) {
-        let s = 0;
-        for (let k = 0; k < K; k++) s += Math.abs(A[i * K + k] * wide[j * K + k]);
-        for (const o of outs) expect(Math.abs(o[i * N + j] - outs[0][i * N + j])).toBeLessThanOrEqual(1e-5 * s);
+const bf16Native = dispatch && cpu!.isaSupported.includes('avx512') && flags.includes('avx512_bf16');
+const bf16Skip = bf16Native
+  ? null
+  : `this CPU ${dispatch ? 'lacks avx512_bf16 (or AVX-512)' : 'build has no dispatch'}; the emulated path is tested above`;
+(bf16Skip ? describe.skip : describe)(
+  bf16Skip ? `AVX512-BF16 native dot product [skipped: ${bf16Skip}]` : 'AVX512-BF16 native dot product',
+  () => {
+    test('the avx512 variant (vdpbf16ps) and the emulated avx2/base path agree within the stated tolerance of each other', () => {
+      const M = 24,
+        N = 64,
+        K = 256;
+      const A = randn(M * K, 51);
+      const r = rng(52);
+      const bits = Uint16Array.from({ length: K * N }, () => 0x3c00 + Math.floor(r() * 0x400));
+      const wide = reference.widen16(bits, 'bf16');
+      const outs: Float32Array[] = [];
+      for (const isa of cpu!.isaSupported) {
+        const b = new CpuBackend(cpu!.addon, isa);
+        const C = b.f32(M * N);
+        b.matmulW16(b.from(A), b.from(bits), C, M, N, K, false, true, 'bf16-dot');
+        outs.push(b.read(C) as Float32Array);
       }
-  });
-});
+      // Both paths round A identically and sum exact products in float32: they differ only in
+      // summation order, far inside 2^-8·Σ|a·b|.
+      for (let i = 0; i < M; i++)
+        for (let j = 0; j < N; j++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += Math.abs(A[i * K + k] * wide[j * K + k]);
+          for (const o of outs) expect(Math.abs(o[i * N + j] - outs[0][i * N + j])).toBeLessThanOrEqual(1e-5 * s);
+        }
+    });
+  },
+);

@@ -73,10 +73,7 @@ function runAndKill(args: string[], out: string, ms: number): Promise<'killed' |
   });
 }
 
-const built = fs.existsSync(bin);
-
 beforeAll(() => {
-  if (!built) return;
   const src = path.join(dir, 'src');
   fs.mkdirSync(src);
   for (let i = 0; i < 12; i++) {
@@ -94,58 +91,54 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-(built ? test : test.skip)(
-  'SIGKILL at random moments, 12 times: always resumable, and the finished run is bit-identical (needs the built CLI)',
-  async () => {
-    const ref = path.join(dir, 'ref');
-    expect(spawnSync(process.execPath, train(ref), { env }).status).toBe(0);
-    const out = path.join(dir, 'run');
-    let kills = 0;
-    let sawStep = 0;
-    let finished = false;
-    // Delays after a run's next checkpoint appears: a step and a save take a few tens of ms.
-    const delays = [3, 17, 41, 9, 60, 29, 0, 75, 13, 50, 35, 22];
-    for (const [i, ms] of delays.entries()) {
-      const args = fs.existsSync(path.join(out, 'checkpoint')) ? train(out, '--resume') : train(out);
-      const how = await runAndKill(args, out, ms);
-      if (how === 'finished') {
-        finished = true;
-        break;
-      }
-      kills++;
-      const link = path.join(out, 'checkpoint');
-      if (!fs.existsSync(link)) continue; // killed before the first checkpoint
-      const v = verifyCheckpoint(link);
-      expect({ i, ok: v.ok }).toEqual({ i, ok: true });
-      if (v.ok) sawStep = Math.max(sawStep, v.step);
-      Model.load(link).dispose();
+test('SIGKILL at random moments, 12 times: always resumable, and the finished run is bit-identical', async () => {
+  const ref = path.join(dir, 'ref');
+  expect(spawnSync(process.execPath, train(ref), { env }).status).toBe(0);
+  const out = path.join(dir, 'run');
+  let kills = 0;
+  let sawStep = 0;
+  let finished = false;
+  // Delays after a run's next checkpoint appears: a step and a save take a few tens of ms.
+  const delays = [3, 17, 41, 9, 60, 29, 0, 75, 13, 50, 35, 22];
+  for (const [i, ms] of delays.entries()) {
+    const args = fs.existsSync(path.join(out, 'checkpoint')) ? train(out, '--resume') : train(out);
+    const how = await runAndKill(args, out, ms);
+    if (how === 'finished') {
+      finished = true;
+      break;
     }
-    // Finish the run through whatever the last kill left.
-    if (!finished) {
-      const fin = spawnSync(process.execPath, train(out, '--resume'), { env, encoding: 'utf8' });
-      expect({ status: fin.status, stdout: fin.stdout }).toEqual({
-        status: 0,
-        stdout: expect.stringMatching(/resuming from .*step-\d+ at step \d+\/30(.|\n)*done: step 30/),
-      });
-    }
-    const weights = (d: string) => fs.readFileSync(path.join(d, 'checkpoint', 'model.safetensors'));
-    const state = (d: string) => {
-      const s = JSON.parse(fs.readFileSync(path.join(d, 'checkpoint', 'trainer_state.json'), 'utf8'));
-      return { step: s.step, rng: s.rng, cursor: s.cursor, tokens: s.tokens };
-    };
-    expect(state(out)).toEqual(state(ref));
-    expect(weights(out).equals(weights(ref))).toBe(true);
-    expect(
-      fs
-        .readFileSync(path.join(out, 'checkpoint', 'optimizer.safetensors'))
-        .equals(fs.readFileSync(path.join(ref, 'checkpoint', 'optimizer.safetensors'))),
-    ).toBe(true);
-    const leftovers = [out, path.join(out, 'checkpoints')].flatMap((d) => fs.readdirSync(d).filter(isTempName));
-    expect(leftovers).toEqual([]);
-    console.log(
-      `${kills} SIGKILLs during training (checkpoint every step, up to step ${sawStep} seen), all resumed; final weights, Adam moments and state bit-identical to the uninterrupted run`,
-    );
-    expect(kills).toBeGreaterThanOrEqual(6);
-  },
-  300_000,
-);
+    kills++;
+    const link = path.join(out, 'checkpoint');
+    if (!fs.existsSync(link)) continue; // killed before the first checkpoint
+    const v = verifyCheckpoint(link);
+    expect({ i, ok: v.ok }).toEqual({ i, ok: true });
+    if (v.ok) sawStep = Math.max(sawStep, v.step);
+    Model.load(link).dispose();
+  }
+  // Finish the run through whatever the last kill left.
+  if (!finished) {
+    const fin = spawnSync(process.execPath, train(out, '--resume'), { env, encoding: 'utf8' });
+    expect({ status: fin.status, stdout: fin.stdout }).toEqual({
+      status: 0,
+      stdout: expect.stringMatching(/resuming from .*step-\d+ at step \d+\/30(.|\n)*done: step 30/),
+    });
+  }
+  const weights = (d: string) => fs.readFileSync(path.join(d, 'checkpoint', 'model.safetensors'));
+  const state = (d: string) => {
+    const s = JSON.parse(fs.readFileSync(path.join(d, 'checkpoint', 'trainer_state.json'), 'utf8'));
+    return { step: s.step, rng: s.rng, cursor: s.cursor, tokens: s.tokens };
+  };
+  expect(state(out)).toEqual(state(ref));
+  expect(weights(out).equals(weights(ref))).toBe(true);
+  expect(
+    fs
+      .readFileSync(path.join(out, 'checkpoint', 'optimizer.safetensors'))
+      .equals(fs.readFileSync(path.join(ref, 'checkpoint', 'optimizer.safetensors'))),
+  ).toBe(true);
+  const leftovers = [out, path.join(out, 'checkpoints')].flatMap((d) => fs.readdirSync(d).filter(isTempName));
+  expect(leftovers).toEqual([]);
+  console.log(
+    `${kills} SIGKILLs during training (checkpoint every step, up to step ${sawStep} seen), all resumed; final weights, Adam moments and state bit-identical to the uninterrupted run`,
+  );
+  expect(kills).toBeGreaterThanOrEqual(6);
+}, 300_000);

@@ -153,12 +153,15 @@ describe('pool exhaustion and failures', () => {
 
   // Skipped (with this reason) where only one backend is built.
   const other = availableBackends().find((b) => b.name !== backend().name);
-  (other ? test : test.skip)('a model on a non-default backend decodes (the sampler uses the model backend)', () => {
-    const m = Model.init(model.config, 1, other!);
-    const host = Model.init(model.config, 1);
-    const p = promptOf(9, 1);
-    expect(Array.from(decode(m, p, { ...common, mode: 'cache', blockSize: 4 }).tokens)).toEqual(
-      Array.from(decode(host, p, { ...common, mode: 'cache', blockSize: 4 }).tokens),
-    );
-  });
+  (other ? test : test.skip)(
+    `a model on a non-default backend decodes (the sampler uses the model backend)${other ? '' : ' [skipped: only one backend is built here]'}`,
+    () => {
+      const m = Model.init(model.config, 1, other!);
+      const host = Model.init(model.config, 1);
+      const p = promptOf(9, 1);
+      expect(Array.from(decode(m, p, { ...common, mode: 'cache', blockSize: 4 }).tokens)).toEqual(
+        Array.from(decode(host, p, { ...common, mode: 'cache', blockSize: 4 }).tokens),
+      );
+    },
+  );
 });
