@@ -145,12 +145,7 @@ void run_unit(const Call<KV>& c, int u, Scratch& w) {
         }
         const int r = g + cc;
         const sd::KeySpan sp = span[r / hpu];
-        // A tile the row sees whole needs no mask; otherwise hide the keys it cannot see
-        // (and the zero padding past Tk, which no span covers).
-        const bool whole =
-            nk == BK && ((sp.lo0 <= j0 && sp.hi0 >= j1) || (sp.lo1 <= j0 && sp.hi1 >= j1));
-        if (!whole)
-          for (int jj = 0; jj < BK; ++jj) sc[jj] = sp.sees(j0 + jj) ? sc[jj] : -INFINITY;
+        sd::mask_tile(sc, sp, j0, nk, BK);
         float ts;
         const float mn = sd::tile_softmax(sc, m[r], &ts);
         const float corr = sd::exp(m[r] - mn);  // 0 on the first visible tile
@@ -365,10 +360,7 @@ void attention_fwd_gemm(const float* q, const KV& kv, float* out, float* lse,
             }
             const int r = g + c;
             const sd::KeySpan sp = span[r / hpu];
-            const bool whole =
-                nk == BK && ((sp.lo0 <= j0 && sp.hi0 >= j1) || (sp.lo1 <= j0 && sp.hi1 >= j1));
-            if (!whole)
-              for (int jj = 0; jj < BK; ++jj) sc[jj] = sp.sees(j0 + jj) ? sc[jj] : -INFINITY;
+            sd::mask_tile(sc, sp, j0, nk, BK);
             float ts;
             const float mn = tile_softmax16(sc, m[r], &ts);
             const float corr = sd::exp(m[r] - mn);

@@ -8,6 +8,15 @@ namespace sd {
 
 inline int imin(int a, int b) { return a < b ? a : b; }
 
+// Sets to -inf the scores of tile [j0, j0 + BK) that a row with key span `sp` cannot see (and the
+// zero padding past Tk, which no span covers); a full tile (nk == BK) the row sees whole is left
+// as it is, with no per-key test (the common case of cache keys).
+inline void mask_tile(float* sc, const KeySpan& sp, int j0, int nk, int BK) {
+  const int j1 = j0 + nk;
+  if (nk == BK && ((sp.lo0 <= j0 && sp.hi0 >= j1) || (sp.lo1 <= j0 && sp.hi1 >= j1))) return;
+  for (int jj = 0; jj < BK; ++jj) sc[jj] = sp.sees(j0 + jj) ? sc[jj] : -INFINITY;
+}
+
 // Validates a shape for op `op` (attention_fwd / attention_bwd).
 inline int check_attn_shape(const char* op, const sd_attn_shape* s) {
   SD_CHECK_PTR(op, "shape", s);

@@ -27,7 +27,15 @@ import {
 } from '@seed-diffusion/eval';
 import type { SamplerOptions } from '@seed-diffusion/sampler';
 
-import { type SandboxFlags, nonNegativeInt, positiveInt, progressBar, sandboxLimits, unitNumber } from './eval-flags';
+import {
+  type SandboxFlags,
+  nonNegativeInt,
+  positiveInt,
+  progressBar,
+  samplerFlags,
+  sandboxLimits,
+  unitNumber,
+} from './eval-flags';
 import { loadModelDir } from './generate';
 
 interface EditFlags extends SandboxFlags {
@@ -59,25 +67,6 @@ function editModes(value: string): EditMode[] {
     if (!(EDIT_MODES as readonly string[]).includes(m))
       throw new Error(`--edit-mode must be in-place, regenerate or both (or a comma list), got ${JSON.stringify(m)}`);
   return [...new Set(list)] as EditMode[];
-}
-
-/** Sampler options for regenerate mode: only the flags given (the sampler's defaults fill the rest). */
-function regenerateSampler(o: EditFlags): Partial<SamplerOptions> {
-  const s: Partial<SamplerOptions> = {};
-  if (o.mode !== undefined) s.mode = o.mode; // `eval --mode ar|cache|verify`, where eval declares it
-  const block = positiveInt(o.block, '--block');
-  if (block !== undefined) s.blockSize = block;
-  if (o.policy !== undefined) s.policy = o.policy;
-  const threshold = unitNumber(o.threshold, '--threshold');
-  if (threshold !== undefined) s.threshold = threshold;
-  if (o.temperature !== undefined) {
-    const t = Number(o.temperature);
-    if (!(t >= 0) || !Number.isFinite(t)) throw new Error(`--temperature must be a number >= 0, got ${o.temperature}`);
-    s.temperature = t;
-  }
-  const max = positiveInt(o.maxNewTokens, '--max-new-tokens');
-  if (max !== undefined) s.maxNewTokens = max;
-  return s;
 }
 
 function stamp(): string {
@@ -125,7 +114,7 @@ async function editAction(_o: unknown, self: Command): Promise<void> {
     ({ threads, concurrency } = share);
     const { model, tokenizer } = loadModelDir(o.model);
     model.backend.numThreads = share.threads;
-    const sampler = regenerateSampler(o);
+    const sampler = samplerFlags(o);
     if (samples > 1 && !(sampler.temperature! > 0))
       console.error('eval edit: --samples > 1 with temperature 0 repeats the same answer; pass --temperature > 0');
     generator = new ModelEditGenerator(model, tokenizer, {

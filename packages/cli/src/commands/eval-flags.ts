@@ -3,6 +3,7 @@
 import { SingleBar } from 'cli-progress';
 
 import type { SandboxLimits } from '@seed-diffusion/eval';
+import type { SamplerOptions } from '@seed-diffusion/sampler';
 
 export function positiveInt(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -71,4 +72,33 @@ export function progressBar(label: string) {
       if (started) bar.stop();
     },
   };
+}
+
+/** The decoding flags `eval` and `eval edit` share. */
+export interface SamplerFlags {
+  mode?: SamplerOptions['mode'];
+  block?: string;
+  policy?: SamplerOptions['policy'];
+  threshold?: string;
+  temperature?: string;
+  maxNewTokens?: string;
+}
+
+/** Sampler options from the flags given (the sampler's defaults fill the rest). */
+export function samplerFlags(o: SamplerFlags): Partial<SamplerOptions> {
+  const s: Partial<SamplerOptions> = {};
+  if (o.mode !== undefined) s.mode = o.mode;
+  const block = positiveInt(o.block, '--block');
+  if (block !== undefined) s.blockSize = block;
+  if (o.policy !== undefined) s.policy = o.policy;
+  const threshold = unitNumber(o.threshold, '--threshold');
+  if (threshold !== undefined) s.threshold = threshold;
+  if (o.temperature !== undefined) {
+    const t = Number(o.temperature);
+    if (!(t >= 0) || !Number.isFinite(t)) throw new Error(`--temperature must be a number >= 0, got ${o.temperature}`);
+    s.temperature = t;
+  }
+  const max = positiveInt(o.maxNewTokens, '--max-new-tokens');
+  if (max !== undefined) s.maxNewTokens = max;
+  return s;
 }

@@ -40,6 +40,7 @@ import {
   positiveInt,
   positiveNumber,
   progressBar,
+  samplerFlags,
   sandboxLimits,
   unitNumber,
   type SandboxFlags,
@@ -130,24 +131,6 @@ interface EvalFlags extends SandboxFlags, ModelFlags {
   repairBlocks?: string;
   edits?: string;
   context?: string;
-}
-
-function samplerFlags(o: ModelFlags): Partial<SamplerOptions> {
-  const s: Partial<SamplerOptions> = {};
-  if (o.mode !== undefined) s.mode = o.mode;
-  const block = positiveInt(o.block, '--block');
-  if (block !== undefined) s.blockSize = block;
-  if (o.policy !== undefined) s.policy = o.policy;
-  const threshold = unitNumber(o.threshold, '--threshold');
-  if (threshold !== undefined) s.threshold = threshold;
-  if (o.temperature !== undefined) {
-    const t = Number(o.temperature);
-    if (!(t >= 0) || !Number.isFinite(t)) throw new Error(`--temperature must be a number >= 0, got ${o.temperature}`);
-    s.temperature = t;
-  }
-  const max = positiveInt(o.maxNewTokens, '--max-new-tokens');
-  if (max !== undefined) s.maxNewTokens = max;
-  return s;
 }
 
 /** The model and its tokenizer, with --threads applied to the backend. */
